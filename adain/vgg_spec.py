@@ -1,0 +1,24 @@
+"""The VGG19 layout and the constants every module shares (one source of truth)."""
+
+from __future__ import annotations
+
+# (block, number of convs, channels) of VGG19's convolutional part.
+VGG_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
+VGG_CONV_LAYERS = tuple(f"block{b}_conv{i}" for b, n, _ in VGG_BLOCKS for i in range(1, n + 1))
+VGG_CHANNELS = {f"block{b}_conv{i}": c for b, n, c in VGG_BLOCKS for i in range(1, n + 1)}
+
+# Keras/Caffe preprocessing: BGR order, 0-255, minus this mean (in BGR).
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+# Feature taps: relu<b>_1 is the output of block<b>_conv1 (after its ReLU).
+RELU_LAYERS = {f"relu{b}_1": f"block{b}_conv1" for b in range(1, 6)}
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # AdaIN style loss (Huang & Belongie)
+GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+CONTENT_LAYER = "relu4_1"  # AdaIN is applied here and the decoder starts from here
+ENCODER_LAST = "relu5_1"  # the deepest tap anything needs
+
+
+def conv_layers_up_to(relu_name: str) -> tuple[str, ...]:
+    """The conv layers the encoder needs to compute `relu_name`."""
+    last = RELU_LAYERS[relu_name]
+    return VGG_CONV_LAYERS[: VGG_CONV_LAYERS.index(last) + 1]
