@@ -38,6 +38,19 @@ class ReflectionPad(layers.Layer):
         return {**super().get_config(), "pad": self.pad}
 
 
+def _conv(channels: int, activation, name: str, **kwargs) -> layers.Conv2D:
+    """3x3 valid conv with PyTorch's default kernel init, U(±1/sqrt(fan_in)), and zero bias.
+
+    The reference decoder was trained from that init; Glorot's larger weights make the first
+    outputs ~1e4 times too bright and the first steps diverge.
+    """
+    return layers.Conv2D(
+        channels, 3, activation=activation, name=name,
+        kernel_initializer=keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
+        **kwargs,
+    )
+
+
 def build_decoder(width: float = 1.0) -> keras.Model:
     """Decoder from relu4_1 features (512 channels) to an RGB image in 0-255 (float32).
 
@@ -47,11 +60,11 @@ def build_decoder(width: float = 1.0) -> keras.Model:
     x = inp
     for i, (channels, upsample) in enumerate(_DECODER_PLAN):
         x = ReflectionPad(name=f"pad{i}")(x)
-        x = layers.Conv2D(max(8, int(round(channels * width))), 3, activation="relu", name=f"conv{i}")(x)
+        x = _conv(max(8, int(round(channels * width))), "relu", f"conv{i}")(x)
         if upsample:
             x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(x)
     x = ReflectionPad(name="pad_out")(x)
-    x = layers.Conv2D(3, 3, name="conv_out", dtype="float32")(x)
+    x = _conv(3, None, "conv_out", dtype="float32")(x)
     out = layers.Rescaling(255.0, name="to_0_255", dtype="float32")(x)
     model = keras.Model(inp, out, name="adain_decoder")
     model.width = width

@@ -6,10 +6,14 @@ from pathlib import Path
 from typing import Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from adain.vgg_spec import CAFFE_MEAN_BGR, RELU_LAYERS, VGG_CHANNELS, conv_layers_up_to
 from adain import vgg_weights
+
+CHANNEL_MEANS_PATH = vgg_weights.SHIPPED_VGG_WEIGHTS.with_name("vgg19_channel_means.npz")
+_MEAN_FLOOR = 0.05  # channels almost never active are divided by at least this fraction of the layer median
 
 
 class CaffePreprocess(layers.Layer):
@@ -19,8 +23,36 @@ class CaffePreprocess(layers.Layer):
         return ops.flip(x, axis=-1) - ops.convert_to_tensor(CAFFE_MEAN_BGR, dtype=x.dtype)
 
 
-def build_encoder(taps: Sequence[str], weights: str | Path | None = "shipped") -> keras.Model:
+class ChannelScale(layers.Layer):
+    """Multiplies features by fixed per-channel factors (no trainable weights)."""
+
+    def __init__(self, factors, **kwargs):
+        super().__init__(**kwargs)
+        self.factors = [float(f) for f in factors]
+
+    def call(self, x):
+        return x * ops.convert_to_tensor(self.factors, dtype=x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "factors": self.factors}
+
+
+def _normalising_factors() -> dict[str, np.ndarray]:
+    """1 / mean activation per channel for each tap (the normalised VGG of Gatys et al.)."""
+    with np.load(CHANNEL_MEANS_PATH) as data:
+        out = {}
+        for name in data.files:
+            means = data[name].astype(np.float64)
+            out[name] = 1.0 / np.maximum(means, _MEAN_FLOOR * np.median(means))
+        return out
+
+
+def build_encoder(taps: Sequence[str], weights: str | Path | None = "shipped", normalize: bool = True) -> keras.Model:
     """A VGG19 prefix returning {relu name: features} for `taps` (e.g. ("relu1_1", "relu4_1")).
+
+    normalize: divide each tap by its channels' mean activation on natural images (see
+    scripts/compute_vgg_channel_means.py), so every layer's features are O(1) as in the
+    normalised VGG the AdaIN paper used; False gives the raw Keras/Caffe VGG19 activations.
 
     weights: "shipped" (weights/vgg19_q.npz, no download), "imagenet" (keras.applications, needs
     network the first time), a path to an npz in the shipped format, or None (random, for tests).
@@ -31,13 +63,15 @@ def build_encoder(taps: Sequence[str], weights: str | Path | None = "shipped") -
     inp = keras.Input(shape=(None, None, 3), name="rgb_0_255")
     x = CaffePreprocess(name="caffe_preprocess")(inp)
     outputs = {}
+    factors = _normalising_factors() if normalize else {}
     for name in convs:
         block = int(name[5])
         if name.endswith("conv1") and block > 1:
             x = layers.MaxPooling2D(2, name=f"block{block - 1}_pool")(x)
         x = layers.Conv2D(VGG_CHANNELS[name], 3, padding="same", activation="relu", name=name)(x)
         if name in tap_of:
-            outputs[tap_of[name]] = x
+            relu = tap_of[name]
+            outputs[relu] = ChannelScale(factors[relu], name=f"{relu}_norm")(x) if normalize else x
     model = keras.Model(inp, outputs, name="vgg19_encoder")
     if weights is not None:
         load_vgg_weights(model, weights)

@@ -1,0 +1,108 @@
+"""Training data: image folders, a held-out validation split, and a prefetching random-crop sampler.
+
+Batches are a pure function of (seed, step), so a resumed run sees exactly the data order it would
+have seen without the interruption. Unreadable files are skipped and counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from adain.image_io import IMAGE_SUFFIXES, ImageError, load_image
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """All image files under `folder` (recursive), sorted for reproducibility."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"not a folder: {folder}")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {folder}")
+    return files
+
+
+def split_holdout(files: list[Path], count: int) -> tuple[list[Path], list[Path]]:
+    """(train, validation): the `count` files with the smallest name hash are held out.
+
+    Hashing names (not positions) keeps the split stable when files are added to the folder.
+    """
+    ranked = sorted(files, key=lambda p: hashlib.sha1(p.name.encode()).hexdigest())
+    held = set(ranked[:count])
+    return [f for f in files if f not in held], [f for f in ranked[:count]]
+
+
+def center_crop(img: Image.Image, size: int) -> np.ndarray:
+    """Resize the short side to `size` and take the central size x size square, float32 RGB 0-255."""
+    scale = size / min(img.size)
+    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BICUBIC)
+    left, top = (img.width - size) // 2, (img.height - size) // 2
+    return np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
+
+
+def random_crop(img: Image.Image, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Rescale so the short side is size x U(1, 2) (the paper's 512->256 ratio at most), crop, maybe flip."""
+    scale = size * rng.uniform(1.0, 2.0) / min(img.size)
+    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+    left = int(rng.integers(0, img.width - size + 1))
+    top = int(rng.integers(0, img.height - size + 1))
+    arr = np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
+    return arr[:, ::-1] if rng.random() < 0.5 else arr
+
+
+class CropSampler:
+    """Random crops from a list of files, batch by step number, prefetched on background threads."""
+
+    def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4):
+        self.files, self.crop, self.batch, self.seed = files, crop, batch, seed
+        self.skipped: set[Path] = set()
+        self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
+        self._next_step = None
+        self._lock = threading.Lock()
+
+    def _load(self, rng: np.random.Generator) -> np.ndarray:
+        for _attempt in range(100):
+            path = self.files[int(rng.integers(len(self.files)))]
+            if path in self.skipped:
+                continue
+            try:
+                return random_crop(load_image(path), self.crop, rng)
+            except ImageError:
+                with self._lock:
+                    self.skipped.add(path)
+        raise RuntimeError(f"could not read any training image ({len(self.skipped)} unreadable)")
+
+    def batch_at(self, step: int) -> np.ndarray:
+        """The batch for `step`: (batch, crop, crop, 3) float32 RGB 0-255, deterministic in (seed, step)."""
+        rng = np.random.default_rng([self.seed, step])
+        return np.stack([self._load(rng) for _ in range(self.batch)])
+
+    def iterate(self, start_step: int):
+        """Yield batches for start_step, start_step+1, ... with a producer thread ahead of the consumer."""
+        stop = threading.Event()
+
+        def produce():
+            step = start_step
+            while not stop.is_set():
+                item = self.batch_at(step)
+                while not stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                step += 1
+
+        thread = threading.Thread(target=produce, daemon=True)
+        thread.start()
+        try:
+            while True:
+                yield self._queue.get()
+        finally:
+            stop.set()

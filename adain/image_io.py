@@ -1,0 +1,149 @@
+"""Image input/output with Pillow: any common file or array in, RGB out, with clear errors.
+
+Handles EXIF orientation, transparency (composited on white), palette, greyscale, CMYK and 16-bit
+images, and refuses images whose pixel count could exhaust memory before decoding them.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+MAX_INPUT_PIXELS = 64_000_000  # refuse to decode more than this (a 30000x30000 PNG bomb is 900 MP)
+DEFAULT_MAX_SIZE = 1024  # long side of the working resolution unless the caller asks otherwise
+
+ImageLike = Union[str, Path, bytes, Image.Image, np.ndarray]
+
+
+class ImageError(ValueError):
+    """An input image that cannot be used; the message names the file and the problem."""
+
+
+def _describe(source) -> str:
+    if isinstance(source, (str, Path)):
+        return f"'{source}'"
+    return f"the given {type(source).__name__}"
+
+
+def _open(source, max_pixels: int) -> Image.Image:
+    name = _describe(source)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{name}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{name}: the file is empty")
+        fp = path
+    else:
+        fp = io.BytesIO(source)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if isinstance(exc, UnidentifiedImageError):
+            raise ImageError(f"{name}: not a readable image file") from None
+        raise ImageError(f"{name}: image is too large to decode safely") from None
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot open image ({exc})") from None
+    _check_pixels(img.size, max_pixels, name)
+    try:
+        img.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name}: the image data is corrupt or truncated ({exc})") from None
+    return img
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
+    w, h = size
+    if w < 1 or h < 1:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    if w * h > max_pixels:
+        raise ImageError(
+            f"{name}: image is {w}x{h} = {w * h / 1e6:.0f} MP, above the limit of {max_pixels / 1e6:.0f} MP"
+        )
+
+
+def _from_array(arr: np.ndarray) -> Image.Image:
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (3, 4)):
+        raise ImageError(f"array of shape {arr.shape}: expected HxW, HxWx3 or HxWx4")
+    if arr.dtype == np.uint8:
+        pass
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ImageError("float array contains NaN or infinity")
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif arr.dtype == np.uint16:
+        arr = (arr >> 8).astype(np.uint8)
+    else:
+        raise ImageError(f"array of dtype {arr.dtype}: expected uint8, uint16 or float in [0, 1]")
+    return Image.fromarray(np.ascontiguousarray(arr))
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> RGB: transparency over white, 16-bit and float scaled to 8 bit."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray((np.clip(arr / top, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        top = 1.0 if arr.max() <= 1.0 else 255.0
+        img = Image.fromarray((np.clip(arr / top, 0, 1) * 255 + 0.5).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")
+
+
+def load_image(source: ImageLike, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
+    """Open a path, encoded bytes, PIL image or array as an RGB PIL image (first frame if animated)."""
+    if isinstance(source, np.ndarray):
+        _check_pixels((source.shape[1], source.shape[0]) if source.ndim >= 2 else (0, 0), max_pixels, "array")
+        img = _from_array(source)
+    elif isinstance(source, Image.Image):
+        _check_pixels(source.size, max_pixels, _describe(source))
+        img = source
+    elif isinstance(source, (str, Path, bytes, bytearray)):
+        img = _open(source, max_pixels)
+    else:
+        raise ImageError(f"unsupported image input of type {type(source).__name__}: give a path, bytes, PIL image or array")
+    try:
+        return to_rgb(img)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"{_describe(source)}: unsupported image mode {img.mode!r} ({exc})") from None
+
+
+def fit_size(size: tuple[int, int], max_size: int | None, multiple: int = 1) -> tuple[int, int]:
+    """(w, h) scaled down so the long side is at most max_size, then rounded down to `multiple`."""
+    w, h = size
+    if max_size is not None:
+        if max_size < multiple:
+            raise ImageError(f"max_size {max_size} is too small (minimum {multiple})")
+        scale = min(1.0, max_size / max(w, h))
+        w, h = max(1, round(w * scale)), max(1, round(h * scale))
+    return max(multiple, w - w % multiple), max(multiple, h - h % multiple)
+
+
+def to_array(img: Image.Image, size: tuple[int, int] | None = None) -> np.ndarray:
+    """PIL RGB -> float32 HxWx3 in 0-255, resized (Lanczos) to `size` = (w, h) if given."""
+    if size is not None and img.size != tuple(size):
+        img = img.resize(size, Image.LANCZOS)
+    return np.asarray(img, np.float32)
+
+
+def to_pil(arr) -> Image.Image:
+    """float HxWx3 in 0-255 -> PIL RGB (clipped and rounded)."""
+    return Image.fromarray(np.clip(np.asarray(arr, np.float32) + 0.5, 0, 255).astype(np.uint8), "RGB")

@@ -1,0 +1,226 @@
+"""Decoder training (Huang & Belongie 2017), resumable: weights, Adam state, step and data order.
+
+A run directory holds: decoder.npz + optimizer.npz + state.json (the checkpoint, written atomically
+every few minutes), best_decoder.npz (lowest validation loss), log.csv, val.csv, loss_curve.png and
+val_grid.png. Re-running the same command with --resume continues from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from PIL import Image
+from tqdm import tqdm
+
+from adain import autodiff
+from adain.data import CropSampler, center_crop, list_images, split_holdout
+from adain.decoder import build_decoder, load_decoder, save_decoder
+from adain.encoder import build_encoder
+from adain.evaluate import adain_losses, evaluate_pairs, summarize
+from adain.image_io import load_image, to_pil
+from adain.vgg_spec import STYLE_LAYERS
+
+
+@dataclass
+class TrainConfig:
+    content_dir: str
+    style_dir: str
+    out_dir: str
+    steps: int = 20000  # total steps of the run (a resumed run stops at the same total)
+    batch: int = 8
+    crop: int = 256
+    style_weight: float = 10.0
+    lr: float = 1e-4
+    lr_decay: float = 5e-5  # lr / (1 + decay * step), as in the reference implementation
+    width: float = 1.0  # decoder width multiplier
+    precision: str = "float32"  # or "mixed_bfloat16" (faster on CPUs with AVX-512 BF16)
+    seed: int = 0
+    val_count: int = 8  # content and style images held out (never trained on)
+    val_size: int = 256
+    val_every: int = 500
+    checkpoint_minutes: float = 5.0
+    init: str | None = None  # start from these decoder weights instead of random
+    encoder_weights: str = "shipped"
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    elapsed_s: float = 0.0
+    best_val: float = float("inf")
+    history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision)] segments
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+class Trainer:
+    """Owns the models, optimizer, data and run directory of one training run."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False):
+        self.config = config
+        self.run = Path(config.out_dir)
+        self.state = TrainState()
+        has_checkpoint = (self.run / "state.json").exists()
+        if has_checkpoint and not resume:
+            raise FileExistsError(f"{self.run} already holds a checkpoint; pass --resume to continue it or choose another --out")
+        self.run.mkdir(parents=True, exist_ok=True)
+        keras.mixed_precision.set_global_policy(config.precision)
+
+        content_files = list_images(config.content_dir)
+        style_files = list_images(config.style_dir)
+        train_c, val_c = split_holdout(content_files, config.val_count)
+        train_s, val_s = split_holdout(style_files, config.val_count)
+        self.val_files = (val_c, val_s)
+        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed)
+        self.style = CropSampler(train_s, config.crop, config.batch, seed=config.seed + 1)
+        self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
+        self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
+
+        self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
+        if has_checkpoint:
+            self.decoder = load_decoder(self.run / "decoder.npz")
+            self.state = TrainState(**json.loads((self.run / "state.json").read_text())["state"])
+        elif config.init:
+            self.decoder = load_decoder(config.init)
+        else:
+            self.decoder = build_decoder(config.width)
+        schedule = keras.optimizers.schedules.InverseTimeDecay(config.lr, decay_steps=1, decay_rate=config.lr_decay)
+        self.optimizer = keras.optimizers.Adam(schedule)
+        self.optimizer.build(self.decoder.trainable_variables)
+        if has_checkpoint and (self.run / "optimizer.npz").exists():
+            with np.load(self.run / "optimizer.npz") as opt:
+                for i, var in enumerate(self.optimizer.variables):
+                    var.assign(opt[f"v{i}"])
+        else:
+            self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
+        self._step_fn = autodiff.compile_fn(self._train_step)
+        self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision))
+
+    def _train_step(self, content, style):
+        variables = self.decoder.trainable_variables
+        loss, (lc, ls, _), grads = autodiff.value_and_grad(
+            lambda: adain_losses(self.encoder, self.decoder, content, style, self.config.style_weight), variables
+        )
+        self.optimizer.apply(grads, variables)
+        return loss, lc, ls
+
+    # ---- checkpoints and logs -------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        save_decoder(self.decoder, self.run / "decoder.npz", dtype="float32")
+        arrays = {f"v{i}": np.asarray(ops.convert_to_numpy(v)) for i, v in enumerate(self.optimizer.variables)}
+        tmp = self.run / "optimizer.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(self.run / "optimizer.npz")
+        _write_atomic(self.run / "state.json", json.dumps({"config": asdict(self.config), "state": asdict(self.state)}, indent=1))
+
+    def _append_csv(self, name: str, header: list[str], row: list) -> None:
+        path = self.run / name
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if new:
+                writer.writerow(header)
+            writer.writerow(row)
+
+    def validate(self) -> dict[str, float]:
+        scores, outputs = evaluate_pairs(self.encoder, self.decoder, self.val_content, self.val_style, self.config.style_weight)
+        summary = summarize(scores, self.config.style_weight)
+        self._append_csv("val.csv", ["step", "elapsed_s", "content_loss", "style_loss", "total_loss"],
+                         [self.state.step, round(self.state.elapsed_s, 1), summary["content_loss"], summary["style_loss"], summary["total_loss"]])
+        save_grid(self.val_content, self.val_style, outputs, self.run / "val_grid.png")
+        if summary["total_loss"] < self.state.best_val:
+            self.state.best_val = summary["total_loss"]
+            save_decoder(self.decoder, self.run / "best_decoder.npz", dtype="float16")
+        plot_losses(self.run)
+        return summary
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def fit(self) -> TrainState:
+        cfg = self.config
+        start = self.state.step
+        if start >= cfg.steps:
+            return self.state
+        last_ckpt = time.monotonic()
+        batches = zip(self.content.iterate(start), self.style.iterate(start))
+        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+        try:
+            for content, style in batches:
+                t0 = time.perf_counter()
+                loss, lc, ls = (float(x) for x in self._step_fn(content, style))
+                dt = time.perf_counter() - t0
+                self.state.step += 1
+                self.state.elapsed_s += dt
+                self._append_csv("log.csv", ["step", "elapsed_s", "loss", "content_loss", "style_loss", "sec_per_step"],
+                                 [self.state.step, round(self.state.elapsed_s, 2), loss, lc, ls, round(dt, 3)])
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
+                if not np.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
+                if self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps:
+                    val = self.validate()
+                    bar.write(f"step {self.state.step}: validation {val}")
+                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps:
+                    self.save_checkpoint()
+                    last_ckpt = time.monotonic()
+                if self.state.step >= cfg.steps:
+                    break
+        except KeyboardInterrupt:
+            bar.write("interrupted: saving a checkpoint")
+            self.save_checkpoint()
+        finally:
+            bar.close()
+        skipped = len(self.content.skipped) + len(self.style.skipped)
+        if skipped:
+            print(f"skipped {skipped} unreadable training files: {sorted(map(str, self.content.skipped | self.style.skipped))[:5]} ...")
+        return self.state
+
+    @property
+    def skipped(self) -> set[Path]:
+        return self.content.skipped | self.style.skipped
+
+
+def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, path: Path, thumb: int = 128) -> None:
+    """Rows of content | style | output thumbnails, saved as PNG."""
+    rows = len(outputs)
+    grid = Image.new("RGB", (3 * thumb, rows * thumb), "white")
+    for r, triple in enumerate(zip(contents, styles, outputs)):
+        for c, arr in enumerate(triple):
+            grid.paste(to_pil(arr).resize((thumb, thumb), Image.LANCZOS), (c * thumb, r * thumb))
+    grid.save(path)
+
+
+def plot_losses(run: Path) -> None:
+    """loss_curve.png: training loss (smoothed) and validation loss against step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    log = np.genfromtxt(run / "log.csv", delimiter=",", names=True, ndmin=1) if (run / "log.csv").exists() else None
+    if log is not None and log.size:
+        k = max(1, min(50, log.size // 10))
+        smooth = np.convolve(log["loss"], np.ones(k) / k, mode="valid")
+        ax.plot(log["step"][k - 1:], smooth, label=f"train (mean of {k})", lw=1)
+    if (run / "val.csv").exists():
+        val = np.genfromtxt(run / "val.csv", delimiter=",", names=True, ndmin=1)
+        ax.plot(val["step"], val["total_loss"], "o-", label="validation", ms=3)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("content + λ·style loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(run / "loss_curve.png")
+    plt.close(fig)
