@@ -73,7 +73,7 @@ def build_decoder(width: float = 1.0) -> keras.Model:
 
 def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -> None:
     """Write the decoder's weights (and width) to an .npz file."""
-    arrays = {"__width__": np.array(model.width, np.float32)}
+    arrays = {"__width__": np.array(model.width, np.float64)}
     for layer in model.layers:
         for var in layer.weights:
             arrays[f"{layer.name}/{var.name}"] = np.asarray(ops.convert_to_numpy(var)).astype(dtype)

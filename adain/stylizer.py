@@ -1,0 +1,145 @@
+"""`Stylizer`: one-pass arbitrary style transfer with AdaIN (encoder -> AdaIN -> decoder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+from keras import ops
+from PIL import Image
+
+from adain import color
+from adain.adain_op import adain, channel_stats
+from adain.decoder import load_decoder
+from adain.encoder import build_encoder
+from adain.image_io import DEFAULT_MAX_SIZE, ImageError, ImageLike, fit_size, load_image, to_array, to_pil
+from adain.vgg_spec import CONTENT_LAYER
+
+SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "weights" / "decoder.npz"
+DEFAULT_STYLE_SIZE = 512  # long side the style is encoded at (brush-stroke scale), as in the paper
+_STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
+
+
+class Stylizer:
+    """Holds a frozen VGG19 encoder and a trained decoder; `stylize` runs in one forward pass."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model):
+        self.encoder = encoder
+        self.decoder = decoder
+
+    @classmethod
+    def load(cls, decoder: str | Path | None = None, encoder_weights: str | Path = "shipped") -> "Stylizer":
+        """Load the shipped decoder (weights/decoder.npz) or the one at `decoder`; no download."""
+        path = Path(decoder) if decoder is not None else SHIPPED_DECODER
+        if not path.exists():
+            raise FileNotFoundError(
+                f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
+                f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
+            )
+        return cls(build_encoder((CONTENT_LAYER,), encoder_weights), load_decoder(path))
+
+    # ---- features -------------------------------------------------------------------------
+    def encode(self, image: np.ndarray):
+        """relu4_1 features of an HxWx3 0-255 array (reflect-padded to a multiple of 8)."""
+        h, w = image.shape[:2]
+        padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
+        return self.encoder(padded[None])[CONTENT_LAYER]
+
+    def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
+        """(mean, std) of the style's relu4_1 features: encode a style once, reuse it for many images."""
+        img = load_image(style)
+        return channel_stats(self.encode(to_array(img, fit_size(img.size, style_size))))
+
+    # ---- the API --------------------------------------------------------------------------
+    def stylize(
+        self,
+        content: ImageLike,
+        style: ImageLike | Sequence[ImageLike],
+        alpha: float = 1.0,
+        weights: Sequence[float] | None = None,
+        preserve_color: str | None = None,
+        masks: Sequence[ImageLike] | None = None,
+        max_size: int | None = DEFAULT_MAX_SIZE,
+        style_size: int | None = DEFAULT_STYLE_SIZE,
+    ) -> Image.Image:
+        """Paint `content` in the style of `style` (one image, or several mixed by `weights` or `masks`).
+
+        alpha: 0 gives back the content, 1 full style (feature interpolation, as in the paper).
+        weights: non-negative mixing weights of several styles (normalised to sum to 1).
+        masks: one mask per style (images or HxW arrays, white = this style); each region of the
+            content gets its own style. Overlapping masks blend; pixels no mask covers keep content.
+        preserve_color: None, "luminance" (transfer luminance only) or "histogram" (recolour the
+            style to the content's colour statistics first).
+        max_size: bound on the long side of the output (None: the content's size).
+        """
+        styles = [style] if isinstance(style, (str, Path, bytes, Image.Image, np.ndarray)) else list(style)
+        mix = _check_options(alpha, styles, weights, masks, preserve_color)
+        content_img = load_image(content)
+        size = fit_size(content_img.size, max_size)
+        content_arr = to_array(content_img, size)
+        style_arrs = []
+        for s in styles:
+            s_img = load_image(s)
+            style_arrs.append(to_array(s_img, fit_size(s_img.size, style_size)))
+        pairs = [color.prepare(content_arr, s, preserve_color) for s in style_arrs]
+        t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks)
+        out = np.asarray(ops.convert_to_numpy(self.decoder(t)))[0, : size[1], : size[0]]
+        return to_pil(color.finish(out, content_arr, preserve_color))
+
+    def target_features(self, content: np.ndarray, styles: list[np.ndarray], alpha: float = 1.0,
+                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None):
+        """The decoder's input t for 0-255 arrays: AdaIN per style, mixed by `mix` or `masks`, then
+        interpolated with the content features by `alpha` (alpha=0: exactly the content features)."""
+        fc = ops.cast(self.encode(content), "float32")
+        if masks is None:
+            mix = mix or [1.0 / len(styles)] * len(styles)
+            t = sum(w * adain(fc, *channel_stats(self.encode(s))) for w, s in zip(mix, styles))
+        else:
+            t = self._masked_adain(fc, styles, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
+        return alpha * t + (1.0 - alpha) * fc
+
+    def _masked_adain(self, fc, styles: list[np.ndarray], masks: Sequence[ImageLike], feat_size: tuple[int, int]):
+        """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
+        mask_arrs = [mask_array(m, feat_size) for m in masks]
+        total = np.sum(mask_arrs, axis=0)
+        t = fc * ops.convert_to_tensor(np.clip(1.0 - total, 0.0, 1.0)[None, ..., None])
+        norm = np.maximum(total, 1.0)
+        for style, m in zip(styles, mask_arrs):
+            m4 = ops.convert_to_tensor((m / norm)[None, ..., None])
+            c_mean, c_std = channel_stats(fc, mask=ops.convert_to_tensor(m[None, ..., None]))
+            s_mean, s_std = channel_stats(self.encode(style))
+            t = t + m4 * ((fc - c_mean) / c_std * s_std + s_mean)
+        return t
+
+
+def mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
+    """A mask as float32 HxW in [0, 1] at `size` = (w, h): luminance of an image, or an array."""
+    if isinstance(mask, np.ndarray) and mask.ndim == 2 and np.issubdtype(mask.dtype, np.floating):
+        img = Image.fromarray(np.clip(mask, 0, 1).astype(np.float32), "F")
+    else:
+        img = load_image(mask).convert("L")
+    arr = np.asarray(img.resize(size, Image.BILINEAR), np.float32)
+    return arr if img.mode == "F" else arr / 255.0
+
+
+def _check_options(alpha, styles, weights, masks, preserve_color) -> list[float]:
+    """Validate the stylize options; returns the normalised style weights."""
+    if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    color.check_mode(preserve_color)
+    if not styles:
+        raise ValueError("give at least one style image")
+    if masks is not None and len(masks) != len(styles):
+        raise ValueError(f"got {len(masks)} masks for {len(styles)} styles: give one mask per style")
+    if masks is not None and weights is not None:
+        raise ValueError("use either weights (global mix) or masks (regions), not both")
+    if weights is None:
+        return [1.0 / len(styles)] * len(styles)
+    if len(weights) != len(styles):
+        raise ValueError(f"got {len(weights)} weights for {len(styles)} styles")
+    w = np.asarray(weights, np.float64)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        raise ValueError(f"style weights must be non-negative with a positive sum, got {list(weights)}")
+    return list(w / w.sum())

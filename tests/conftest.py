@@ -1,0 +1,45 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def content_arr() -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / "content.png").convert("RGB"), np.float32)
+
+
+@pytest.fixture(scope="session")
+def style_arr() -> np.ndarray:
+    return np.asarray(Image.open(FIXTURES / "style.png").convert("RGB"), np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder_path(tmp_path_factory) -> Path:
+    """A random, very narrow decoder saved to disk (the real one is not the point of most tests)."""
+    from adain.decoder import build_decoder, save_decoder
+
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("dec") / "tiny_decoder.npz"
+    save_decoder(build_decoder(width=0.05), path, dtype="float32")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_stylizer(tiny_decoder_path):
+    from adain.stylizer import Stylizer
+
+    return Stylizer.load(tiny_decoder_path)

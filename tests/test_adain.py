@@ -1,0 +1,134 @@
+"""AdaIN op, style mixing, masks, alpha, colour preservation and the Stylizer API."""
+
+import numpy as np
+import pytest
+from keras import ops
+from PIL import Image
+
+from adain import color
+from adain.adain_op import adain, channel_stats
+from adain.decoder import build_decoder, load_decoder, save_decoder
+from adain.stylizer import Stylizer
+
+
+def np_(x):
+    return np.asarray(ops.convert_to_numpy(x))
+
+
+def test_adain_gives_style_statistics():
+    rng = np.random.default_rng(0)
+    content = rng.normal(3.0, 2.0, (2, 8, 8, 16)).astype(np.float32)
+    style = rng.gamma(2.0, 1.5, (2, 6, 10, 16)).astype(np.float32)
+    s_mean, s_std = channel_stats(style)
+    out = np_(adain(content, s_mean, s_std))
+    np.testing.assert_allclose(out.mean(axis=(1, 2)), np_(s_mean)[:, 0, 0], atol=1e-4)
+    np.testing.assert_allclose(out.std(axis=(1, 2)), np_(s_std)[:, 0, 0], rtol=1e-3)
+
+
+def test_masked_channel_stats_only_see_the_region():
+    x = np.zeros((1, 4, 4, 1), np.float32)
+    x[:, :, :2] = 10.0
+    mask = np.zeros((1, 4, 4, 1), np.float32)
+    mask[:, :, :2] = 1.0
+    mean, std = channel_stats(x, mask=mask)
+    assert abs(float(np_(mean).ravel()[0]) - 10.0) < 1e-3 and float(np_(std).ravel()[0]) < 0.01
+
+
+def test_alpha_zero_reproduces_content_features(tiny_stylizer, content_arr, style_arr):
+    t0 = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=0.0))
+    fc = np_(tiny_stylizer.encode(content_arr))
+    np.testing.assert_allclose(t0, fc, rtol=1e-5, atol=1e-5)
+    t1 = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=1.0))
+    s_mean, s_std = (np_(v).ravel() for v in channel_stats(tiny_stylizer.encode(style_arr)))
+    np.testing.assert_allclose(t1[0].mean(axis=(0, 1)), s_mean, atol=1e-3 * s_mean.max())
+    half = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=0.5))
+    np.testing.assert_allclose(half, 0.5 * (t0 + t1), rtol=1e-4, atol=1e-4)
+
+
+def test_style_weights_interpolate(tiny_stylizer, content_arr, style_arr):
+    other = content_arr[::-1].copy()  # a second "style": the content upside down
+    only_a = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[1.0, 0.0]))
+    single = np_(tiny_stylizer.target_features(content_arr, [style_arr]))
+    np.testing.assert_allclose(only_a, single, rtol=1e-5, atol=1e-5)
+    only_b = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[0.0, 1.0]))
+    mixed = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[0.25, 0.75]))
+    np.testing.assert_allclose(mixed, 0.25 * only_a + 0.75 * only_b, rtol=1e-4, atol=1e-4)
+
+
+def test_masks_give_each_region_its_style(tiny_stylizer, content_arr, style_arr):
+    h, w = content_arr.shape[:2]
+    left = np.zeros((h, w), np.float32)
+    left[:, : w // 2] = 1.0
+    dark = np.full_like(style_arr, 20.0) + np.random.default_rng(0).uniform(0, 10, style_arr.shape).astype(np.float32)
+    t = np_(tiny_stylizer.target_features(content_arr, [style_arr, dark], masks=[left, 1.0 - left]))[0]
+    fw = t.shape[1]
+    for region, style in ((t[:, : fw // 2], style_arr), (t[:, fw // 2:], dark)):
+        s_mean = np_(channel_stats(tiny_stylizer.encode(style))[0]).ravel()
+        np.testing.assert_allclose(region.mean(axis=(0, 1)), s_mean, atol=0.05 * s_mean.max() + 1e-3)
+
+
+def test_stylize_output_size_and_bounds(tiny_stylizer, fixtures):
+    out = tiny_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", max_size=50)
+    assert out.mode == "RGB" and max(out.size) == 50
+    out = tiny_stylizer.stylize(Image.new("RGB", (37, 21), "red"), fixtures / "style.png", max_size=None)
+    assert out.size == (37, 21)  # sizes that are not multiples of 8 are kept exactly
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "1"])
+def test_alpha_out_of_range(tiny_stylizer, fixtures, bad):
+    with pytest.raises(ValueError, match="alpha"):
+        tiny_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", alpha=bad)
+
+
+def test_bad_mix_options(tiny_stylizer, fixtures):
+    c, s = fixtures / "content.png", fixtures / "style.png"
+    with pytest.raises(ValueError, match="weights"):
+        tiny_stylizer.stylize(c, [s, s], weights=[1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        tiny_stylizer.stylize(c, [s, s], weights=[1.0, -1.0])
+    with pytest.raises(ValueError, match="one mask per style"):
+        tiny_stylizer.stylize(c, [s, s], masks=[c])
+    with pytest.raises(ValueError, match="preserve_color"):
+        tiny_stylizer.stylize(c, s, preserve_color="sepia")
+
+
+def test_luminance_mode_keeps_content_chroma(content_arr, style_arr):
+    rng = np.random.default_rng(0)
+    stylized = rng.uniform(90, 170, content_arr.shape).astype(np.float32)  # what a decoder might give
+    content_in, style_in = color.prepare(content_arr, style_arr, "luminance")
+    assert np.allclose(content_in[..., 0], content_in[..., 2]) and np.allclose(style_in[..., 0], style_in[..., 1])
+    # the style's luminance is matched to the content's before stylizing
+    y_c, y_s = color.rgb_to_yiq(content_arr)[..., 0], style_in[..., 0]
+    assert abs(y_s.mean() - y_c.mean()) < 2 and abs(y_s.std() - y_c.std()) < 0.1 * y_c.std() + 2
+    out = color.finish(stylized, content_arr, "luminance")
+    iq_out, iq_content = color.rgb_to_yiq(out)[..., 1:], color.rgb_to_yiq(content_arr)[..., 1:]
+    assert np.median(np.abs(iq_out - iq_content)) < 1.0
+    np.testing.assert_allclose(color.rgb_to_yiq(out)[..., 0], color.rgb_to_yiq(stylized)[..., 0], atol=12)
+
+
+def test_histogram_mode_matches_colour_statistics(content_arr, style_arr):
+    rng = np.random.default_rng(0)
+    source = rng.multivariate_normal([90, 120, 60], [[80, 30, 0], [30, 60, 10], [0, 10, 40]], (64, 64)).astype(np.float32)
+    target = rng.multivariate_normal([150, 110, 140], [[200, -50, 20], [-50, 150, 0], [20, 0, 100]], (64, 64)).astype(np.float32)
+    recoloured = color.match_color(source, target)
+    np.testing.assert_allclose(recoloured.reshape(-1, 3).mean(0), target.reshape(-1, 3).mean(0), atol=0.01)
+    np.testing.assert_allclose(np.cov(recoloured.reshape(-1, 3), rowvar=False), np.cov(target.reshape(-1, 3), rowvar=False), atol=0.5)
+    c_in, s_in = color.prepare(content_arr, style_arr, "histogram")
+    np.testing.assert_array_equal(c_in, content_arr)
+    np.testing.assert_array_equal(s_in, color.match_color(style_arr, content_arr))
+
+
+def test_decoder_save_load_round_trip(tmp_path):
+    dec = build_decoder(width=0.05)
+    x = np.random.default_rng(0).normal(size=(1, 4, 5, 512)).astype(np.float32)
+    save_decoder(dec, tmp_path / "d.npz", dtype="float32")
+    again = load_decoder(tmp_path / "d.npz")
+    assert again.width == dec.width
+    y1, y2 = np_(dec(x)), np_(again(x))
+    assert y1.shape == (1, 32, 40, 3)
+    np.testing.assert_array_equal(y1, y2)
+
+
+def test_missing_decoder_error_says_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="adain train"):
+        Stylizer.load(tmp_path / "nope.npz")
