@@ -49,9 +49,9 @@ def _open(source, max_pixels: int) -> Image.Image:
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         if isinstance(exc, UnidentifiedImageError):
             raise ImageError(f"{name}: not a readable image file") from None
-        raise ImageError(f"{name}: image is too large to decode safely") from None
-    except OSError as exc:
-        raise ImageError(f"{name}: cannot open image ({exc})") from None
+        raise ImageError(f"{name}: image is too large to decode, above the limit of {max_pixels / 1e6:.0f} MP") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name}: the image data is corrupt or truncated ({exc})") from None
     _check_pixels(img.size, max_pixels, name)
     try:
         img.load()

@@ -1,0 +1,64 @@
+"""The classic optimisation mode: losses go down, seeds reproduce, scales reach the requested size."""
+
+import numpy as np
+import pytest
+
+from adain import optimize
+from adain.losses import gram_matrix, moment_style_loss, total_variation
+from adain.adain_op import channel_stats
+from keras import ops
+
+
+def test_loss_functions_known_values():
+    x = np.zeros((1, 2, 2, 2), np.float32)
+    x[0, :, :, 0] = [[1, 2], [3, 4]]
+    x[0, :, :, 1] = 1.0
+    g = np.asarray(ops.convert_to_numpy(gram_matrix(x)))[0]
+    np.testing.assert_allclose(g, [[30 / 4, 10 / 4], [10 / 4, 1.0]])
+    tv = float(total_variation(x))  # rows differ by 2, columns by 1 in channel 0; channel 1 flat
+    assert abs(tv - (2 * 2 / 4 + 1 * 2 / 4)) < 1e-6
+    feats = {"a": x}
+    target = {"a": (ops.zeros((1, 1, 1, 2)), ops.ones((1, 1, 1, 2)))}
+    mean, std = (np.asarray(ops.convert_to_numpy(v)).ravel() for v in channel_stats(x))
+    expected = np.mean(mean ** 2) + np.mean((std - 1) ** 2)
+    assert abs(float(moment_style_loss(feats, target)) - expected) < 1e-5
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_a_few_steps_lower_the_loss(fixtures, method):
+    losses = []
+    optimize(fixtures / "content.png", fixtures / "style.png", steps=8, size=48, method=method,
+             learning_rate=4.0, callback=lambda step, l, img: losses.append(l["total"]))
+    assert len(losses) >= 6 and losses[-1] < 0.8 * losses[0]
+
+
+def test_noise_init_is_seeded(fixtures):
+    run = lambda seed: np.asarray(optimize(fixtures / "content.png", fixtures / "style.png", steps=2, size=32,
+                                           init="noise", seed=seed, method="adam"))
+    a, b, c = run(1), run(1), run(2)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a.astype(int) - c.astype(int)).mean() > 5
+
+
+def test_multiscale_reaches_the_size_and_calls_back(fixtures):
+    sizes = []
+    out = optimize(fixtures / "content.png", fixtures / "style.png", steps=4, size=64, scales=2, method="adam",
+                   callback=lambda step, l, img: sizes.append(img.size))
+    assert out.size == (64, 64)
+    assert sizes[0] == (32, 32) and sizes[-1] == (64, 64) and len(sizes) == 4
+
+
+def test_luminance_mode_keeps_content_colours(fixtures, content_arr):
+    from adain.color import rgb_to_yiq
+
+    out = np.asarray(optimize(fixtures / "content.png", fixtures / "style.png", steps=4, size=None,
+                              preserve_color="luminance", method="adam"), np.float32)
+    diff = np.abs(rgb_to_yiq(out)[..., 1:] - rgb_to_yiq(content_arr)[..., 1:])
+    assert np.median(diff) < 2.0
+
+
+@pytest.mark.parametrize("kwargs, message", [({"method": "sgd"}, "method"), ({"init": "zeros"}, "init"),
+                                             ({"steps": 0}, "steps"), ({"scales": 9}, "scales")])
+def test_bad_options(fixtures, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        optimize(fixtures / "content.png", fixtures / "style.png", **kwargs)
