@@ -1,0 +1,180 @@
+"""Gradio demo: paint a photo in the style of a painting (fast AdaIN, or classic optimisation).
+
+    python demo/app.py        # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected)
+
+It only wires the UI to the public API (`adain.Stylizer`, `adain.optimize`); errors from it are shown
+in the page as one readable line and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+
+import gradio as gr  # noqa: E402
+
+from adain import ImageError, Stylizer, optimize  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE / "examples"
+MAX_FILE_SIZE = "20mb"  # uploads over this are refused by the server with a message
+MAX_PIXELS = 40_000_000  # decoded size limit per image (a 30000x30000 "bomb" is refused before decoding)
+MAX_OUTPUT = 1024  # long side of the output on a 2-vCPU Space; larger runs locally with the CLI
+FAST, CLASSIC = "Fast (AdaIN)", "Classic (optimisation)"
+COLOR_CHOICES = {"Use the style's colours": None, "Keep photo colours (luminance only)": "luminance",
+                 "Keep photo colours (match style colours first)": "histogram"}
+OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"
+
+
+class UploadImage(gr.Image):
+    """gr.Image that hands the raw upload path to adain (which decodes it safely) and turns any
+    failure to even open it into a readable message instead of a stack trace."""
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "image"
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception as exc:  # noqa: BLE001 - anything Pillow raises on a hostile upload
+            raise gr.Error(f"The uploaded file is not an image that can be used ({type(exc).__name__}).") from None
+
+
+_STYLIZER: dict = {}
+
+
+def _stylizer() -> Stylizer:
+    if "s" not in _STYLIZER:
+        _STYLIZER["s"] = Stylizer.load()
+    return _STYLIZER["s"]
+
+
+def _inputs(content, style):
+    if content is None:
+        raise gr.Error("Add a content photo first.")
+    if style is None:
+        raise gr.Error("Add a style image (upload one or pick an example).")
+    return _checked(content), _checked(style)
+
+
+def _checked(path):
+    from adain.image_io import load_image
+
+    try:
+        return load_image(path, max_pixels=MAX_PIXELS)
+    except ImageError as exc:
+        raise gr.Error(str(exc).replace(str(path), "the upload")) from None
+
+
+def _save(image) -> str:
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}.png"
+    image.save(path)
+    return str(path)
+
+
+def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=None, mix=0.5):
+    """Fast mode: one forward pass of the AdaIN network. Returns the path of a lossless PNG."""
+    content_img, style_img = _inputs(content, style)
+    styles, weights = [style_img], None
+    if style2 is not None:
+        styles.append(_checked(style2))
+        weights = [1.0 - float(mix), float(mix)]
+    try:
+        result = _stylizer().stylize(content_img, styles, alpha=float(alpha), weights=weights,
+                                     preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
+                                     max_size=min(int(size), MAX_OUTPUT))
+    except (ImageError, ValueError, FileNotFoundError) as exc:
+        raise gr.Error(str(exc)) from None
+    path = _save(result)
+    return path, path
+
+
+def classic(content, style, steps=100, preserve_color=None, size=256, progress=gr.Progress()):
+    """Classic mode: Gatys et al. optimisation with a live progress bar."""
+    content_img, style_img = _inputs(content, style)
+    steps = int(steps)
+
+    def callback(step, losses, _image):
+        progress(step / steps, desc=f"step {step}/{steps}, loss {losses['total']:.4g}")
+
+    try:
+        size = min(int(size), MAX_OUTPUT)
+        result = optimize(content_img, style_img, steps=steps, size=size, scales=2 if size >= 384 else 1,
+                          preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color), callback=callback)
+    except (ImageError, ValueError) as exc:
+        raise gr.Error(str(exc)) from None
+    path = _save(result)
+    return path, path
+
+
+def _examples(kind: str) -> list[str]:
+    folder = EXAMPLES / kind
+    return sorted(str(p) for p in folder.glob("*.jpg")) + sorted(str(p) for p in folder.glob("*.png"))
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks(title="adain: paint your photo in any style") as demo:
+        gr.Markdown("# Paint a photo in the style of any painting\n"
+                    "Give a photo and a painting (or pick one below). **Fast** uses a trained network (about a "
+                    "second); **Classic** optimises the picture itself (slower, often finer).")
+        with gr.Row():
+            content = UploadImage(label="Your photo", type="filepath", image_mode=None,
+                                  sources=["upload", "webcam", "clipboard"], format="png")
+            style = UploadImage(label="Style (painting)", type="filepath", image_mode=None,
+                                sources=["upload", "clipboard"], format="png")
+            output = gr.Image(label="Result", type="filepath", format="png", interactive=False,
+                              buttons=["download", "fullscreen"])
+        gr.Examples(_examples("styles"), inputs=[style], label="Example paintings (click to use)")
+        with gr.Row():
+            mode = gr.Radio([FAST, CLASSIC], value=FAST, label="Mode")
+            alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength")
+            size = gr.Slider(128, MAX_OUTPUT, value=512, step=64, label="Output size (long side, px)")
+        preserve = gr.Radio(list(COLOR_CHOICES), value="Use the style's colours", label="Colours")
+        with gr.Accordion("Mix in a second style", open=False):
+            style2 = UploadImage(label="Second style", type="filepath", image_mode=None, sources=["upload"], format="png")
+            mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Share of the second style")
+        steps = gr.Slider(20, 500, value=100, step=10, label="Optimisation steps (classic mode)", visible=False)
+        with gr.Row():
+            run_fast = gr.Button("Stylize", variant="primary")
+            run_classic = gr.Button("Stylize (classic)", variant="primary", visible=False)
+        download = gr.File(label="Download full-resolution PNG")
+        gr.Markdown(f"Uploads up to {MAX_FILE_SIZE.upper()} and {MAX_PIXELS // 1_000_000} megapixels; "
+                    f"results up to {MAX_OUTPUT} px on the long side.")
+
+        def switch(m):
+            classic_mode = m == CLASSIC
+            return (gr.update(visible=classic_mode), gr.update(visible=not classic_mode),
+                    gr.update(visible=classic_mode), gr.update(visible=not classic_mode))
+
+        mode.change(switch, mode, [steps, run_fast, run_classic, alpha])
+        run_fast.click(stylize, [content, style, alpha, preserve, size, style2, mix], [output, download],
+                       api_name="stylize", concurrency_limit=1)
+        run_classic.click(classic, [content, style, steps, preserve, size], [output, download],
+                          api_name="optimize", concurrency_limit=1)
+        pairs = [[c, s] for c, s in zip(_examples("content"), _examples("styles"))]
+        if pairs:
+            gr.Examples(pairs, inputs=[content, style], outputs=[output, download], fn=stylize,
+                        run_on_click=True, cache_examples=False, label="One-click examples")
+    demo.queue(max_size=16, default_concurrency_limit=1)
+    return demo
+
+
+def main() -> None:
+    build().launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=MAX_FILE_SIZE,
+        show_error=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
