@@ -1,4 +1,4 @@
-"""The `adain` command line: stylize, optimize, train, evaluate.
+"""The `adain` command line: stylize, optimize, train, evaluate, export.
 
 Bad input ends the command with one clear line on stderr and exit status 2, not a traceback.
 """
@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("stylize", help="one-pass style transfer with the trained decoder")
-    p.add_argument("content", type=Path)
+    p.add_argument("content", type=Path, help="an image, a folder of frames, an animated GIF/WebP or a video")
     p.add_argument("styles", type=Path, nargs="+", metavar="STYLE")
     p.add_argument("-o", "--output", type=Path, required=True)
     p.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="long side of the output (default %(default)s)")
     p.add_argument("--style-size", type=int, default=512, help="long side the style is encoded at (default %(default)s)")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
+    p.add_argument("--model", type=Path, help="use a TF-Hub module (Magenta convention) instead of the decoder")
     _add_color(p)
 
     p = sub.add_parser("optimize", help="classic Gatys et al. optimisation (slow, no decoder needed)")
@@ -67,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
 
+    p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel)")
+    p.add_argument("out", type=Path, help="output folder")
+    p.add_argument("--format", choices=("tfhub",), default="tfhub")
+    p.add_argument("--alpha-input", action="store_true", help="add a style-strength input")
+    p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
+
     p = sub.add_parser("evaluate", help="content and style loss of a decoder on content/style pairs")
     p.add_argument("--pairs", nargs="+", required=True, metavar="CONTENT:STYLE", help="pairs of image paths")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
@@ -87,9 +94,13 @@ def _progress(total: int):
 
 def _run(args: argparse.Namespace) -> None:
     if args.command == "stylize":
+        from adain import frames
         from adain.stylizer import Stylizer
 
-        stylizer = Stylizer.load(args.decoder)
+        stylizer = Stylizer.from_hub(args.model) if args.model else Stylizer.load(args.decoder)
+        if frames.is_sequence(args.content):
+            _stylize_sequence(stylizer, args)
+            return
         image = stylizer.stylize(args.content, [str(s) for s in args.styles], alpha=args.alpha, weights=args.weights,
                                  preserve_color=args.preserve_color, masks=[str(m) for m in args.masks] if args.masks else None,
                                  max_size=args.max_size, style_size=args.style_size)
@@ -112,11 +123,35 @@ def _run(args: argparse.Namespace) -> None:
                              seed=args.seed, val_count=args.val_count, val_every=args.val_every,
                              checkpoint_minutes=args.checkpoint_minutes, init=args.init)
         Trainer(config, resume=args.resume).fit()
+    elif args.command == "export":
+        from adain.export import export_tfhub
+        from adain.stylizer import Stylizer
+
+        out = export_tfhub(Stylizer.load(args.decoder), args.out, alpha_input=args.alpha_input)
+        print(f"wrote TF-Hub SavedModel to {out}")
     elif args.command == "evaluate":
         from adain.evaluate import evaluate_files
 
         for line in evaluate_files(args.pairs, args.decoder, args.size):
             print(line)
+
+
+def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
+    """Frames in, frames out, the style encoded once."""
+    from tqdm import tqdm
+
+    from adain import frames
+
+    if len(args.styles) != 1 or args.masks or args.weights:
+        raise ValueError("frame sequences take exactly one style (no --weights or --mask)")
+    if not hasattr(stylizer, "stylize_frames"):
+        raise ValueError("frame sequences need the native model, not --model")
+    items, fps = frames.read_frames(args.content)
+    names = [str(p) for p in items] if args.content.is_dir() else None
+    out = stylizer.stylize_frames(tqdm(items, unit="frame"), args.styles[0], alpha=args.alpha,
+                                  preserve_color=args.preserve_color, max_size=args.max_size, style_size=args.style_size)
+    count = frames.write_frames(out, args.output, fps, names)
+    print(f"wrote {count} frames to {args.output}")
 
 
 def _save(image, path: Path) -> None:

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 MAX_INPUT_PIXELS = 64_000_000  # refuse to decode more than this (a 30000x30000 PNG bomb is 900 MP)
+MIN_SIDE = 16  # smaller images have no usable VGG features (relu4_1 is at 1/8 resolution)
 DEFAULT_MAX_SIZE = 1024  # long side of the working resolution unless the caller asks otherwise
 
 ImageLike = Union[str, Path, bytes, Image.Image, np.ndarray]
@@ -126,15 +127,20 @@ def load_image(source: ImageLike, max_pixels: int = MAX_INPUT_PIXELS) -> Image.I
         raise ImageError(f"{_describe(source)}: unsupported image mode {img.mode!r} ({exc})") from None
 
 
-def fit_size(size: tuple[int, int], max_size: int | None, multiple: int = 1) -> tuple[int, int]:
-    """(w, h) scaled down so the long side is at most max_size, then rounded down to `multiple`."""
+def fit_size(size: tuple[int, int], max_size: int | None) -> tuple[int, int]:
+    """(w, h) scaled down so the long side is at most max_size (None: unchanged).
+
+    Raises ImageError when the image is smaller than MIN_SIDE on a side, or max_size is below it.
+    """
     w, h = size
+    if min(w, h) < MIN_SIDE:
+        raise ImageError(f"image of {w}x{h} pixels is too small: at least {MIN_SIDE}x{MIN_SIDE} is needed")
     if max_size is not None:
-        if max_size < multiple:
-            raise ImageError(f"max_size {max_size} is too small (minimum {multiple})")
+        if max_size < MIN_SIDE:
+            raise ImageError(f"max_size {max_size} is too small (minimum {MIN_SIDE})")
         scale = min(1.0, max_size / max(w, h))
-        w, h = max(1, round(w * scale)), max(1, round(h * scale))
-    return max(multiple, w - w % multiple), max(multiple, h - h % multiple)
+        w, h = max(MIN_SIDE, round(w * scale)), max(MIN_SIDE, round(h * scale))
+    return w, h
 
 
 def to_array(img: Image.Image, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -40,12 +40,27 @@ class Stylizer:
             )
         return cls(build_encoder((CONTENT_LAYER,), encoder_weights), load_decoder(path))
 
+    @staticmethod
+    def from_hub(handle: str | Path):
+        """A stylizer backed by a TF-Hub module with the Magenta convention (a path on disk)."""
+        from adain.export import HubStylizer
+
+        return HubStylizer.load(handle)
+
     # ---- features -------------------------------------------------------------------------
-    def encode(self, image: np.ndarray):
-        """relu4_1 features of an HxWx3 0-255 array (reflect-padded to a multiple of 8)."""
-        h, w = image.shape[:2]
-        padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
-        return self.encoder(padded[None])[CONTENT_LAYER]
+    def encode(self, images):
+        """relu4_1 features of HxWx3 or NxHxWx3 RGB 0-255 (array or tensor; reflect-padded to a
+        multiple of 8 so every pixel has features, and traceable for export)."""
+        images = ops.convert_to_tensor(images, "float32")
+        if len(images.shape) == 3:
+            images = ops.expand_dims(images, 0)
+        h, w = ops.shape(images)[1], ops.shape(images)[2]
+        padded = ops.pad(images, [[0, 0], [0, (-h) % _STRIDE], [0, (-w) % _STRIDE], [0, 0]], mode="reflect")
+        return self.encoder(padded)[CONTENT_LAYER]
+
+    def decode(self, t, height, width):
+        """Decoder output for target features t, cropped to height x width (RGB, not yet clipped)."""
+        return self.decoder(t)[:, :height, :width, :]
 
     def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
         """(mean, std) of the style's relu4_1 features: encode a style once, reuse it for many images."""
@@ -85,31 +100,55 @@ class Stylizer:
             style_arrs.append(to_array(s_img, fit_size(s_img.size, style_size)))
         pairs = [color.prepare(content_arr, s, preserve_color) for s in style_arrs]
         t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks)
-        out = np.asarray(ops.convert_to_numpy(self.decoder(t)))[0, : size[1], : size[0]]
+        out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0])))[0]
         return to_pil(color.finish(out, content_arr, preserve_color))
 
-    def target_features(self, content: np.ndarray, styles: list[np.ndarray], alpha: float = 1.0,
+    def target_features(self, content, styles: list, alpha: float = 1.0,
                         mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None):
-        """The decoder's input t for 0-255 arrays: AdaIN per style, mixed by `mix` or `masks`, then
-        interpolated with the content features by `alpha` (alpha=0: exactly the content features)."""
+        """The decoder's input t: AdaIN per style, mixed by `mix` or `masks`, then interpolated with
+        the content features by `alpha` (alpha=0: exactly the content features).
+
+        content: RGB 0-255 array or tensor; styles: RGB 0-255 arrays, or (mean, std) pairs from
+        `style_statistics` (so a style is encoded once for many frames).
+        """
         fc = ops.cast(self.encode(content), "float32")
+        stats = [s if isinstance(s, tuple) else channel_stats(self.encode(s)) for s in styles]
         if masks is None:
-            mix = mix or [1.0 / len(styles)] * len(styles)
-            t = sum(w * adain(fc, *channel_stats(self.encode(s))) for w, s in zip(mix, styles))
+            mix = mix or [1.0 / len(stats)] * len(stats)
+            t = sum(w * adain(fc, *st) for w, st in zip(mix, stats))
         else:
-            t = self._masked_adain(fc, styles, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
+            t = self._masked_adain(fc, stats, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
         return alpha * t + (1.0 - alpha) * fc
 
-    def _masked_adain(self, fc, styles: list[np.ndarray], masks: Sequence[ImageLike], feat_size: tuple[int, int]):
+    def stylize_frames(self, frames: Iterable[ImageLike], style: ImageLike, alpha: float = 1.0,
+                       preserve_color: str | None = None, max_size: int | None = DEFAULT_MAX_SIZE,
+                       style_size: int | None = DEFAULT_STYLE_SIZE) -> Iterator[Image.Image]:
+        """Stylize a sequence (video frames) with the style encoded once. With preserve_color, the
+        colour matching is computed on the first frame and reused, so colours stay steady."""
+        _check_options(alpha, [style], None, None, preserve_color)
+        style_img = load_image(style)
+        style_arr = to_array(style_img, fit_size(style_img.size, style_size))
+        stats = None
+        for frame in frames:
+            img = load_image(frame)
+            size = fit_size(img.size, max_size)
+            content_arr = to_array(img, size)
+            content_in, style_in = color.prepare(content_arr, style_arr, preserve_color)
+            if stats is None:
+                stats = channel_stats(self.encode(style_in))
+            t = self.target_features(content_in, [stats], alpha)
+            out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0])))[0]
+            yield to_pil(color.finish(out, content_arr, preserve_color))
+
+    def _masked_adain(self, fc, stats: list, masks: Sequence[ImageLike], feat_size: tuple[int, int]):
         """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
         mask_arrs = [mask_array(m, feat_size) for m in masks]
         total = np.sum(mask_arrs, axis=0)
         t = fc * ops.convert_to_tensor(np.clip(1.0 - total, 0.0, 1.0)[None, ..., None])
         norm = np.maximum(total, 1.0)
-        for style, m in zip(styles, mask_arrs):
+        for (s_mean, s_std), m in zip(stats, mask_arrs):
             m4 = ops.convert_to_tensor((m / norm)[None, ..., None])
             c_mean, c_std = channel_stats(fc, mask=ops.convert_to_tensor(m[None, ..., None]))
-            s_mean, s_std = channel_stats(self.encode(style))
             t = t + m4 * ((fc - c_mean) / c_std * s_std + s_mean)
         return t
 

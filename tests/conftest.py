@@ -34,7 +34,15 @@ def tiny_decoder_path(tmp_path_factory) -> Path:
 
     keras.utils.set_random_seed(0)
     path = tmp_path_factory.mktemp("dec") / "tiny_decoder.npz"
-    save_decoder(build_decoder(width=0.05), path, dtype="float32")
+    decoder = build_decoder(width=0.05)
+    # Random weights with unit gain and a mid-grey bias, so outputs are images with visible structure
+    # (the default init shrinks activations layer by layer; a trained decoder is not the point here).
+    for layer in decoder.layers:
+        if layer.weights:
+            kernel, bias = layer.get_weights()
+            bias[:] = 0.5 if layer.name == "conv_out" else 0.0
+            layer.set_weights([kernel * 2.4, bias])
+    save_decoder(decoder, path, dtype="float32")
     return path
 
 

@@ -111,3 +111,10 @@ def test_fit_size():
     assert fit_size((4000, 3000), 1024) == (1024, 768)
     assert fit_size((100, 50), 1024) == (100, 50)
     assert fit_size((100, 50), None) == (100, 50)
+
+
+def test_too_small_images_are_refused():
+    with pytest.raises(ImageError, match="too small"):
+        fit_size((1, 1), 1024)
+    with pytest.raises(ImageError, match="max_size"):
+        fit_size((100, 100), 4)
