@@ -14,12 +14,17 @@ from adain import color
 from adain.adain_op import adain, channel_stats
 from adain.decoder import load_decoder
 from adain.encoder import build_encoder
+from adain.tiling import tiled_map
 from adain.image_io import DEFAULT_MAX_SIZE, ImageError, ImageLike, fit_size, load_image, to_array, to_pil
 from adain.vgg_spec import CONTENT_LAYER
 
 SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "weights" / "decoder.npz"
 DEFAULT_STYLE_SIZE = 512  # long side the style is encoded at (brush-stroke scale), as in the paper
 _STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
+AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)
+TILE = 512  # tile side in pixels
+_ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
+_DECODER_HALO = 8  # in feature pixels (64 px of output), > the decoder's receptive-field radius
 
 
 class Stylizer:
@@ -48,9 +53,18 @@ class Stylizer:
         return HubStylizer.load(handle)
 
     # ---- features -------------------------------------------------------------------------
-    def encode(self, images):
+    def encode(self, images, tile: int | None = None):
         """relu4_1 features of HxWx3 or NxHxWx3 RGB 0-255 (array or tensor; reflect-padded to a
-        multiple of 8 so every pixel has features, and traceable for export)."""
+        multiple of 8 so every pixel has features, and traceable for export).
+
+        tile: compute one HxWx3 array in tiles of this many pixels (same result, bounded memory).
+        """
+        if tile:
+            image = np.asarray(images, np.float32)
+            h, w = image.shape[:2]
+            padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
+            run = lambda x: ops.convert_to_numpy(self.encoder(x[None])[CONTENT_LAYER])[0]  # noqa: E731
+            return ops.convert_to_tensor(tiled_map(run, padded, tile, _ENCODER_HALO, down=_STRIDE)[None])
         images = ops.convert_to_tensor(images, "float32")
         if len(images.shape) == 3:
             images = ops.expand_dims(images, 0)
@@ -58,8 +72,15 @@ class Stylizer:
         padded = ops.pad(images, [[0, 0], [0, (-h) % _STRIDE], [0, (-w) % _STRIDE], [0, 0]], mode="reflect")
         return self.encoder(padded)[CONTENT_LAYER]
 
-    def decode(self, t, height, width):
-        """Decoder output for target features t, cropped to height x width (RGB, not yet clipped)."""
+    def decode(self, t, height, width, tile: int | None = None):
+        """Decoder output for target features t, cropped to height x width (RGB, not yet clipped).
+
+        tile: decode one feature map in tiles covering this many output pixels (same result).
+        """
+        if tile:
+            run = lambda f: ops.convert_to_numpy(self.decoder(f[None]))[0]  # noqa: E731
+            feats = np.asarray(ops.convert_to_numpy(t), np.float32)[0]
+            return tiled_map(run, feats, tile // _STRIDE, _DECODER_HALO, up=_STRIDE)[None, :height, :width]
         return self.decoder(t)[:, :height, :width, :]
 
     def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
@@ -78,6 +99,7 @@ class Stylizer:
         masks: Sequence[ImageLike] | None = None,
         max_size: int | None = DEFAULT_MAX_SIZE,
         style_size: int | None = DEFAULT_STYLE_SIZE,
+        tile_size: int | None = None,
     ) -> Image.Image:
         """Paint `content` in the style of `style` (one image, or several mixed by `weights` or `masks`).
 
@@ -88,6 +110,9 @@ class Stylizer:
         preserve_color: None, "luminance" (transfer luminance only) or "histogram" (recolour the
             style to the content's colour statistics first).
         max_size: bound on the long side of the output (None: the content's size).
+        tile_size: work in tiles of this many pixels (a multiple of 8); None tiles automatically
+            above AUTO_TILE_PIXELS, 0 never. Tiles overlap by more than the receptive field, so
+            the result is the same as untiled, without seams.
         """
         styles = [style] if isinstance(style, (str, Path, bytes, Image.Image, np.ndarray)) else list(style)
         mix = _check_options(alpha, styles, weights, masks, preserve_color)
@@ -99,19 +124,21 @@ class Stylizer:
             s_img = load_image(s)
             style_arrs.append(to_array(s_img, fit_size(s_img.size, style_size)))
         pairs = [color.prepare(content_arr, s, preserve_color) for s in style_arrs]
-        t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks)
-        out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0])))[0]
+        tile = _tile_for(size, tile_size)
+        t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks, tile)
+        out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
         return to_pil(color.finish(out, content_arr, preserve_color))
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
-                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None):
+                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
+                        tile: int | None = None):
         """The decoder's input t: AdaIN per style, mixed by `mix` or `masks`, then interpolated with
         the content features by `alpha` (alpha=0: exactly the content features).
 
         content: RGB 0-255 array or tensor; styles: RGB 0-255 arrays, or (mean, std) pairs from
         `style_statistics` (so a style is encoded once for many frames).
         """
-        fc = ops.cast(self.encode(content), "float32")
+        fc = ops.cast(self.encode(content, tile), "float32")
         stats = [s if isinstance(s, tuple) else channel_stats(self.encode(s)) for s in styles]
         if masks is None:
             mix = mix or [1.0 / len(stats)] * len(stats)
@@ -136,8 +163,9 @@ class Stylizer:
             content_in, style_in = color.prepare(content_arr, style_arr, preserve_color)
             if stats is None:
                 stats = channel_stats(self.encode(style_in))
-            t = self.target_features(content_in, [stats], alpha)
-            out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0])))[0]
+            tile = _tile_for(size, None)
+            t = self.target_features(content_in, [stats], alpha, tile=tile)
+            out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
             yield to_pil(color.finish(out, content_arr, preserve_color))
 
     def _masked_adain(self, fc, stats: list, masks: Sequence[ImageLike], feat_size: tuple[int, int]):
@@ -151,6 +179,15 @@ class Stylizer:
             c_mean, c_std = channel_stats(fc, mask=ops.convert_to_tensor(m[None, ..., None]))
             t = t + m4 * ((fc - c_mean) / c_std * s_std + s_mean)
         return t
+
+
+def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:
+    """The tile side to use for a (w, h) image: explicit, automatic (None) or never (0)."""
+    if tile_size is None:
+        return TILE if size[0] * size[1] > AUTO_TILE_PIXELS else None
+    if tile_size and (tile_size % _STRIDE or tile_size < 2 * _STRIDE):
+        raise ValueError(f"tile_size must be a multiple of {_STRIDE} and at least {2 * _STRIDE}, got {tile_size}")
+    return tile_size or None
 
 
 def mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:

@@ -132,3 +132,14 @@ def test_decoder_save_load_round_trip(tmp_path):
 def test_missing_decoder_error_says_what_to_do(tmp_path):
     with pytest.raises(FileNotFoundError, match="adain train"):
         Stylizer.load(tmp_path / "nope.npz")
+
+
+def test_tiled_output_equals_untiled(tiny_stylizer, fixtures):
+    """Seamless tiling: 64-px tiles with halos give the same image as one pass (no seams)."""
+    content = Image.open(fixtures / "content.png").convert("RGB").resize((200, 152))
+    whole = np.asarray(tiny_stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=0), np.int16)
+    tiled = np.asarray(tiny_stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=64), np.int16)
+    assert whole.shape == tiled.shape == (152, 200, 3)
+    assert np.abs(whole - tiled).max() <= 1  # rounding only
+    with pytest.raises(ValueError, match="tile_size"):
+        tiny_stylizer.stylize(content, fixtures / "style.png", tile_size=30)
