@@ -76,6 +76,7 @@ class Trainer:
             raise FileExistsError(f"{self.run} already holds a checkpoint; pass --resume to continue it or choose another --out")
         self.run.mkdir(parents=True, exist_ok=True)
         keras.mixed_precision.set_global_policy(config.precision)
+        keras.utils.set_random_seed(config.seed)  # the decoder's initial weights
 
         content_files = list_images(config.content_dir)
         style_files = list_images(config.style_dir)
@@ -91,6 +92,7 @@ class Trainer:
         if has_checkpoint:
             self.decoder = load_decoder(self.run / "decoder.npz")
             self.state = TrainState(**json.loads((self.run / "state.json").read_text())["state"])
+            self._truncate_logs()
         elif config.init:
             self.decoder = load_decoder(config.init)
         else:
@@ -124,6 +126,15 @@ class Trainer:
         tmp.replace(self.run / "optimizer.npz")
         _write_atomic(self.run / "state.json", json.dumps({"config": asdict(self.config), "state": asdict(self.state)}, indent=1))
 
+    def _truncate_logs(self) -> None:
+        """Drop log rows past the checkpoint: those steps are lost with a kill and will be redone."""
+        for name in ("log.csv", "val.csv"):
+            path = self.run / name
+            if path.exists():
+                lines = path.read_text().splitlines(keepends=True)
+                kept = lines[:1] + [ln for ln in lines[1:] if int(ln.split(",", 1)[0]) <= self.state.step]
+                _write_atomic(path, "".join(kept))
+
     def _append_csv(self, name: str, header: list[str], row: list) -> None:
         path = self.run / name
         new = not path.exists()
@@ -151,6 +162,8 @@ class Trainer:
         start = self.state.step
         if start >= cfg.steps:
             return self.state
+        if start == 0:
+            self.validate()  # the curve starts at the untrained decoder
         last_ckpt = time.monotonic()
         batches = zip(self.content.iterate(start), self.style.iterate(start))
         bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
