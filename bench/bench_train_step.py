@@ -1,0 +1,74 @@
+"""Cost of one decoder training step (batch 8) for the recipes we considered, on this machine.
+
+    python bench/bench_train_step.py [crop width precision ...]   # writes bench/results/train_step.json
+
+Each configuration runs in a fresh process (the precision policy is global): 1 warm-up step
+(graph tracing) then the median of 2 steps on random images.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+CONFIGS = [(128, 1.0, "float32"), (128, 0.5, "float32"), (128, 0.5, "mixed_bfloat16"), (256, 0.5, "float32")]
+
+
+def one(crop: int, width: float, precision: str) -> dict:
+    import keras
+    import numpy as np
+
+    from adain import autodiff
+    from adain.decoder import build_decoder
+    from adain.encoder import build_encoder
+    from adain.evaluate import adain_losses
+    from adain.vgg_spec import STYLE_LAYERS
+
+    keras.mixed_precision.set_global_policy(precision)
+    enc, dec = build_encoder(STYLE_LAYERS), build_decoder(width)
+    opt = keras.optimizers.Adam(1e-4)
+    opt.build(dec.trainable_variables)
+
+    def step(c, s):
+        loss, _, grads = autodiff.value_and_grad(lambda: adain_losses(enc, dec, c, s, 10.0), dec.trainable_variables)
+        opt.apply(grads, dec.trainable_variables)
+        return loss
+
+    fn = autodiff.compile_fn(step)
+    rng = np.random.default_rng(0)
+    c, s = (rng.uniform(0, 255, (8, crop, crop, 3)).astype("float32") for _ in range(2))
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        float(fn(c, s))
+        times.append(time.perf_counter() - t0)
+    return {"crop": crop, "width": width, "precision": precision, "batch": 8, "first_step_s": round(times[0], 2),
+            "step_s": round(float(np.median(times[1:])), 2), "decoder_params": dec.count_params()}
+
+
+def main() -> None:
+    if len(sys.argv) == 4:
+        print(json.dumps(one(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3])))
+        return
+    from machine import machine
+
+    rows = []
+    for crop, width, precision in CONFIGS:
+        proc = subprocess.run([sys.executable, __file__, str(crop), str(width), precision], capture_output=True,
+                              text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else
+                    {"crop": crop, "width": width, "precision": precision, "error": proc.stderr.strip()[-300:]})
+        print(rows[-1], flush=True)
+    out = ROOT / "bench" / "results" / "train_step.json"
+    out.write_text(json.dumps({"machine": machine(), "steps": rows}, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""What a benchmark ran on, recorded next to every result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+
+
+def machine() -> dict:
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
+    except OSError:
+        pass
+    import keras
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "keras": keras.__version__, "backend": keras.backend.backend(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
