@@ -55,7 +55,7 @@ class TrainState:
     step: int = 0
     elapsed_s: float = 0.0
     best_val: float = float("inf")
-    history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision)] segments
+    history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision, lr)] segments
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -107,7 +107,7 @@ class Trainer:
         else:
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
         self._step_fn = autodiff.compile_fn(self._train_step)
-        self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision))
+        self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr))
 
     def _train_step(self, content, style):
         variables = self.decoder.trainable_variables
@@ -148,7 +148,8 @@ class Trainer:
         scores, outputs = evaluate_pairs(self.encoder, self.decoder, self.val_content, self.val_style, self.config.style_weight)
         summary = summarize(scores, self.config.style_weight)
         self._append_csv("val.csv", ["step", "elapsed_s", "content_loss", "style_loss", "total_loss"],
-                         [self.state.step, round(self.state.elapsed_s, 1), summary["content_loss"], summary["style_loss"], summary["total_loss"]])
+                         [self.state.step, round(self.state.elapsed_s, 1),
+                          summary["content_loss"], summary["style_loss"], summary["total_loss"]])
         save_grid(self.val_content, self.val_style, outputs, self.run / "val_grid.png")
         if summary["total_loss"] < self.state.best_val:
             self.state.best_val = summary["total_loss"]
@@ -195,7 +196,8 @@ class Trainer:
             bar.close()
         skipped = len(self.content.skipped) + len(self.style.skipped)
         if skipped:
-            print(f"skipped {skipped} unreadable training files: {sorted(map(str, self.content.skipped | self.style.skipped))[:5]} ...")
+            examples = sorted(map(str, self.skipped))[:5]
+            print(f"skipped {skipped} unreadable training files, e.g. {examples}")
         return self.state
 
     @property

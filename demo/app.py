@@ -1,6 +1,7 @@
 """Gradio demo: paint a photo in the style of a painting (fast AdaIN, or classic optimisation).
 
-    python demo/app.py        # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected)
+    python demo/app.py                 # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected)
+    python demo/app.py --model DIR     # fast mode through a TF-Hub module (ours or Magenta's, on disk)
 
 It only wires the UI to the public API (`adain.Stylizer`, `adain.optimize`); errors from it are shown
 in the page as one readable line and the server keeps serving.
@@ -47,12 +48,14 @@ class UploadImage(gr.Image):
             raise gr.Error(f"The uploaded file is not an image that can be used ({type(exc).__name__}).") from None
 
 
-_STYLIZER: dict = {}
+_STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL")}
 
 
-def _stylizer() -> Stylizer:
+def _stylizer():
+    """The shipped AdaIN model, or the TF-Hub module given by --model / ADAIN_MODEL; loaded once."""
     if "s" not in _STYLIZER:
-        _STYLIZER["s"] = Stylizer.load()
+        model = _STYLIZER["model"]
+        _STYLIZER["s"] = Stylizer.from_hub(model) if model else Stylizer.load()
     return _STYLIZER["s"]
 
 
@@ -88,7 +91,7 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
         styles.append(_checked(style2))
         weights = [1.0 - float(mix), float(mix)]
     try:
-        result = _stylizer().stylize(content_img, styles, alpha=float(alpha), weights=weights,
+        result = _stylizer().stylize(content_img, styles if len(styles) > 1 else style_img, alpha=float(alpha), weights=weights,
                                      preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
                                      max_size=min(int(size), MAX_OUTPUT))
     except (ImageError, ValueError, FileNotFoundError) as exc:
@@ -168,6 +171,13 @@ def build() -> gr.Blocks:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="adain Gradio demo")
+    parser.add_argument("--model", help="a TF-Hub module folder to use for the fast mode instead of the shipped model")
+    args = parser.parse_args()
+    if args.model:
+        _STYLIZER["model"] = args.model
     build().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

@@ -28,13 +28,14 @@ def test_loss_functions_known_values():
 def test_a_few_steps_lower_the_loss(fixtures, method):
     losses = []
     optimize(fixtures / "content.png", fixtures / "style.png", steps=8, size=48, method=method,
-             learning_rate=4.0, callback=lambda step, l, img: losses.append(l["total"]))
+             learning_rate=4.0, callback=lambda step, losses_now, img: losses.append(losses_now["total"]))
     assert len(losses) >= 6 and losses[-1] < 0.8 * losses[0]
 
 
 def test_noise_init_is_seeded(fixtures):
-    run = lambda seed: np.asarray(optimize(fixtures / "content.png", fixtures / "style.png", steps=2, size=32,
-                                           init="noise", seed=seed, method="adam"))
+    def run(seed):
+        return np.asarray(optimize(fixtures / "content.png", fixtures / "style.png", steps=2, size=32,
+                                   init="noise", seed=seed, method="adam"))
     a, b, c = run(1), run(1), run(2)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a.astype(int) - c.astype(int)).mean() > 5
@@ -43,7 +44,7 @@ def test_noise_init_is_seeded(fixtures):
 def test_multiscale_reaches_the_size_and_calls_back(fixtures):
     sizes = []
     out = optimize(fixtures / "content.png", fixtures / "style.png", steps=4, size=64, scales=2, method="adam",
-                   callback=lambda step, l, img: sizes.append(img.size))
+                   callback=lambda step, _losses, img: sizes.append(img.size))
     assert out.size == (64, 64)
     assert sizes[0] == (32, 32) and sizes[-1] == (64, 64) and len(sizes) == 4
 

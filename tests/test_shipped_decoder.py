@@ -1,0 +1,29 @@
+"""Regression test of the shipped decoder on two committed images it never saw in training."""
+
+from pathlib import Path
+
+import pytest
+
+from adain.data import center_crop
+from adain.decoder import load_decoder
+from adain.encoder import build_encoder
+from adain.evaluate import adain_losses, adain_targets, image_losses
+from adain.image_io import load_image
+from adain.stylizer import SHIPPED_DECODER
+from adain.vgg_spec import STYLE_LAYERS
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "demo" / "examples"
+
+
+@pytest.mark.skipif(not SHIPPED_DECODER.exists(), reason="no decoder shipped yet")
+def test_output_is_closer_to_the_style_than_the_content_and_to_the_content_than_the_style():
+    encoder = build_encoder(STYLE_LAYERS)
+    decoder = load_decoder(SHIPPED_DECODER)
+    c = center_crop(load_image(EXAMPLES / "content" / "1_astronaut.jpg"), 256)[None]
+    s = center_crop(load_image(EXAMPLES / "styles" / "2_waves.png"), 256)[None]
+    _, (content_loss, style_loss, _) = adain_losses(encoder, decoder, c, s, 10.0)
+    t, stats = adain_targets(encoder, c, s)
+    _, style_loss_of_content = image_losses(encoder, c, t, stats)
+    content_loss_of_style, _ = image_losses(encoder, s, t, stats)
+    assert float(style_loss) < 0.5 * float(style_loss_of_content)
+    assert float(content_loss) < 0.75 * float(content_loss_of_style)
