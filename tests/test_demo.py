@@ -115,3 +115,23 @@ def test_in_a_real_browser(server, fixtures, tmp_path):
             shutil.copy(tmp_path / "demo.png", Path(os.environ["ADAIN_SCREENSHOT_DIR"]) / "demo.png")
         assert result.count() >= 1
         browser.close()
+
+
+def test_hostile_corpus_through_the_endpoint(client, fixtures, tmp_path):
+    """Each awkward file gives an image or a readable error; the server answers the next call."""
+    from corpus import EXPECT_OK, make_corpus
+
+    corpus = make_corpus(tmp_path / "corpus")
+    style = gradio_client.handle_file(str(fixtures / "style.png"))
+    for name, expect_ok in sorted(EXPECT_OK.items()):
+        args = (gradio_client.handle_file(str(corpus[name])), style, 1.0, "Use the style's colours", 128, None, 0.5)
+        if expect_ok:
+            out, _ = client.predict(*args, api_name="/stylize")
+            assert min(Image.open(out).size) >= 16, name
+        else:
+            with pytest.raises(Exception) as info:
+                client.predict(*args, api_name="/stylize")
+            assert "Traceback" not in str(info.value), name
+    out, _ = client.predict(gradio_client.handle_file(str(fixtures / "content.png")), style, 1.0,
+                            "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+    assert Image.open(out).size == (96, 96)
