@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Save or restore the shipped decoder's training run (the project's main run lives in runs/main, ignored).
+#
+#   scripts/training_checkpoint.sh save     # runs/main -> weights/training/ + weights/decoder.npz etc.
+#   scripts/training_checkpoint.sh resume   # weights/training/ -> runs/main (if absent), then train in the background
+#
+# The optimizer state (optimizer.npz, 9 MB) is not committed: a run restored from git restarts Adam's
+# moments (the step count and learning-rate schedule continue). The data order continues exactly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN=runs/main
+SAVED=weights/training
+case "${1:-}" in
+  save)
+    mkdir -p "$SAVED"
+    cp "$RUN/decoder.npz" "$RUN/state.json" "$RUN/log.csv" "$RUN/val.csv" "$SAVED/"
+    cp "$RUN/best_decoder.npz" weights/decoder.npz
+    python - <<'PY'
+from PIL import Image
+grid = Image.open("runs/main/val_grid.png")
+grid.resize((grid.width * 3 // 4, grid.height * 3 // 4), Image.LANCZOS).save("weights/val_grid.png", optimize=True)
+Image.open("runs/main/loss_curve.png").save("weights/loss_curve.png", optimize=True)
+PY
+    echo "saved $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])") steps to $SAVED and weights/";;
+  resume)
+    if [ ! -f "$RUN/state.json" ]; then mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/"; fi
+    nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
+      --steps 100000 --batch 8 --crop "${CROP:-128}" --width 0.5 --lr 3e-4 --val-every 200 --checkpoint-minutes 4 \
+      --resume >> runs/main.log 2>&1 &
+    echo "training in the background (pid $!), log: runs/main.log";;
+  *) echo "usage: $0 save|resume" >&2; exit 2;;
+esac
