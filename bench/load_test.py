@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=600, help="stop waiting after this many seconds")
+    parser.add_argument("--note", default="", help="recorded with the result (e.g. what else ran)")
     args = parser.parse_args()
     from gradio_client import Client, handle_file
 
@@ -96,7 +97,7 @@ def main() -> None:
                   "latency_p50_s": round(float(np.percentile(lat, 50)), 2) if lat.size else None,
                   "latency_p95_s": round(float(np.percentile(lat, 95)), 2) if lat.size else None,
                   "server_peak_rss_mib_after_warmup": rss_before, "server_peak_rss_mib_after_load": vm_hwm_mib(server.pid),
-                  "image": "96x96 content, 96x96 style, output 96x96; queue concurrency 1"}
+                  "image": "96x96 content, 96x96 style, output 96x96; queue concurrency 1", "note": args.note}
     finally:
         server.terminate()
         server.wait(timeout=30)

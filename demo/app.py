@@ -166,7 +166,7 @@ def build() -> gr.Blocks:
         if pairs:
             gr.Examples(pairs, inputs=[content, style], outputs=[output, download], fn=stylize,
                         run_on_click=True, cache_examples=False, label="One-click examples")
-    demo.queue(max_size=16, default_concurrency_limit=1)
+    demo.queue(max_size=64, default_concurrency_limit=1)  # one job at a time; up to 64 wait in line
     return demo
 
 
