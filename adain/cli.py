@@ -45,9 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--init", choices=("content", "noise"), default="content")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scales", type=int, default=1, help="coarse-to-fine levels (each doubles the size)")
-    p.add_argument("--style-weight", type=float, default=1e3)
-    p.add_argument("--content-weight", type=float, default=1.0)
-    p.add_argument("--tv-weight", type=float, default=1e-3)
+    p.add_argument("--style-weight", type=float, help="default 100")
+    p.add_argument("--content-weight", type=float, help="default 1")
+    p.add_argument("--tv-weight", type=float, help="default 0.001")
     _add_color(p)
 
     p = sub.add_parser("train", help="train a decoder on two folders of images (resumable)")
@@ -109,11 +109,12 @@ def _run(args: argparse.Namespace) -> None:
         from adain.gatys import optimize
 
         bar, callback = _progress(args.steps)
+        weights = {k: v for k, v in (("style_weight", args.style_weight), ("content_weight", args.content_weight),
+                                     ("tv_weight", args.tv_weight)) if v is not None}
         with bar:
             image = optimize(args.content, args.style, steps=args.steps, size=args.size, method=args.method,
-                             init=args.init, seed=args.seed, scales=args.scales, style_weight=args.style_weight,
-                             content_weight=args.content_weight, tv_weight=args.tv_weight,
-                             preserve_color=args.preserve_color, callback=callback)
+                             init=args.init, seed=args.seed, scales=args.scales, preserve_color=args.preserve_color,
+                             callback=callback, **weights)
         _save(image, args.output)
     elif args.command == "train":
         from adain.train import TrainConfig, Trainer

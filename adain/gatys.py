@@ -27,8 +27,10 @@ INITS = ("content", "noise")
 
 @dataclass
 class GatysWeights:
+    """Loss weights; the defaults here are the defaults of `optimize` and the CLI."""
+
     content: float = 1.0
-    style: float = 1e3
+    style: float = 1e2
     tv: float = 1e-3
 
 
@@ -82,9 +84,9 @@ def optimize(
     init: str = "content",
     seed: int = 0,
     scales: int = 1,
-    content_weight: float = 1.0,
-    style_weight: float = 1e3,
-    tv_weight: float = 1e-3,
+    content_weight: float = GatysWeights.content,
+    style_weight: float = GatysWeights.style,
+    tv_weight: float = GatysWeights.tv,
     learning_rate: float = 2.0,
     preserve_color: str | None = None,
     callback: Callable[[int, dict, Image.Image], None] | None = None,
