@@ -69,8 +69,10 @@ class Stylizer:
         if len(images.shape) == 3:
             images = ops.expand_dims(images, 0)
         h, w = ops.shape(images)[1], ops.shape(images)[2]
-        padded = ops.pad(images, [[0, 0], [0, (-h) % _STRIDE], [0, (-w) % _STRIDE], [0, 0]], mode="reflect")
-        return self.encoder(padded)[CONTENT_LAYER]
+        ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
+        if not (isinstance(ph, int) and isinstance(pw, int) and ph == pw == 0):  # torch rejects an all-zero pad
+            images = ops.pad(images, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
+        return self.encoder(images)[CONTENT_LAYER]
 
     def decode(self, t, height, width, tile: int | None = None):
         """Decoder output for target features t, cropped to height x width (RGB, not yet clipped).
