@@ -10,8 +10,10 @@ in the page as one readable line and the server keeps serving.
 from __future__ import annotations
 
 import os
+import queue
 import sys
 import tempfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -101,21 +103,39 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
 
 
 def classic(content, style, steps=100, preserve_color=None, size=256, progress=gr.Progress()):
-    """Classic mode: Gatys et al. optimisation with a live progress bar."""
+    """Classic mode: Gatys et al. optimisation with a live progress bar and intermediate images.
+
+    The optimisation runs on a worker thread; this generator reports its progress and yields a
+    preview every tenth of the way, then the final image (the API returns only the final one).
+    """
     content_img, style_img = _inputs(content, style)
-    steps = int(steps)
+    steps, size = int(steps), min(int(size), MAX_OUTPUT)
+    preview_every = max(1, steps // 10)
+    events: queue.Queue = queue.Queue()
+    outcome: dict = {}
 
-    def callback(step, losses, _image):
-        progress(step / steps, desc=f"step {step}/{steps}, loss {losses['total']:.4g}")
+    def work():
+        try:
+            outcome["image"] = optimize(
+                content_img, style_img, steps=steps, size=size, scales=2 if size >= 384 else 1,
+                preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
+                callback=lambda step, losses, image: events.put(
+                    (step, losses["total"], image if step % preview_every == 0 and step < steps else None)))
+        except (ImageError, ValueError) as exc:
+            outcome["error"] = str(exc)
+        finally:
+            events.put(None)
 
-    try:
-        size = min(int(size), MAX_OUTPUT)
-        result = optimize(content_img, style_img, steps=steps, size=size, scales=2 if size >= 384 else 1,
-                          preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color), callback=callback)
-    except (ImageError, ValueError) as exc:
-        raise gr.Error(str(exc)) from None
-    path = _save(result)
-    return path, path
+    threading.Thread(target=work, daemon=True).start()
+    while (event := events.get()) is not None:
+        step, loss, preview = event
+        progress(step / steps, desc=f"step {step}/{steps}, loss {loss:.4g}")
+        if preview is not None:
+            yield _save(preview), None
+    if "error" in outcome:
+        raise gr.Error(outcome["error"])
+    path = _save(outcome["image"])
+    yield path, path
 
 
 def _examples(kind: str) -> list[str]:

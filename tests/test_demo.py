@@ -68,11 +68,14 @@ def test_stylize_endpoint_moves_toward_the_style(client, fixtures):
     assert gap_after < 0.6 * gap_before
 
 
-def test_optimize_endpoint(client, fixtures):
-    out, _ = client.predict(gradio_client.handle_file(str(fixtures / "content.png")),
-                            gradio_client.handle_file(str(fixtures / "style.png")), 20, "Use the style's colours", 128,
-                            api_name="/optimize")
-    assert Image.open(out).size == (96, 96)
+def test_optimize_endpoint_streams_previews_then_the_result(client, fixtures):
+    job = client.submit(gradio_client.handle_file(str(fixtures / "content.png")),
+                        gradio_client.handle_file(str(fixtures / "style.png")), 20, "Use the style's colours", 128,
+                        api_name="/optimize")
+    out, download = job.result(timeout=300)
+    assert Image.open(out).size == (96, 96) and download is not None
+    previews = job.outputs()[:-1]
+    assert len(previews) >= 3 and all(d is None for _, d in previews)  # previews have no download yet
 
 
 def test_corrupt_upload_is_an_error_and_the_server_keeps_serving(client, fixtures, tmp_path):
