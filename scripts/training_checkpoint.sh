@@ -23,7 +23,9 @@ Image.open("runs/main/loss_curve.png").save("weights/loss_curve.png", optimize=T
 PY
     echo "saved $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])") steps to $SAVED and weights/";;
   resume)
-    if [ ! -f "$RUN/state.json" ]; then mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/"; fi
+    if [ ! -f "$RUN/state.json" ]; then
+      mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/" && cp weights/decoder.npz "$RUN/best_decoder.npz"
+    fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
       --steps 100000 --batch 8 --crop "${CROP:-128}" --width 0.5 --lr 3e-4 --val-every 200 --checkpoint-minutes 4 \
       --resume >> runs/main.log 2>&1 &
