@@ -80,8 +80,9 @@ class HubStylizer:
 
         if weights is not None or masks is not None or isinstance(style, (list, tuple)):
             raise ValueError("hub modules take one style image: style mixing and masks need the native model")
-        if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+        from adain.stylizer import check_alpha
+
+        check_alpha(alpha)
         if alpha != 1.0 and not self.has_alpha:
             raise ValueError("this hub module has no alpha input: export it with --alpha-input or use alpha=1")
         color.check_mode(preserve_color)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -202,10 +203,15 @@ def mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
     return arr if img.mode == "F" else arr / 255.0
 
 
+def check_alpha(alpha) -> None:
+    """Style strength must be a real number in [0, 1] (numpy scalars included, NaN and bools not)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+
+
 def _check_options(alpha, styles, weights, masks, preserve_color) -> list[float]:
     """Validate the stylize options; returns the normalised style weights."""
-    if not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    check_alpha(alpha)
     color.check_mode(preserve_color)
     if not styles:
         raise ValueError("give at least one style image")

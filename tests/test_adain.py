@@ -74,10 +74,15 @@ def test_stylize_output_size_and_bounds(tiny_stylizer, fixtures):
     assert out.size == (37, 21)  # sizes that are not multiples of 8 are kept exactly
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "1"])
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "1", True])
 def test_alpha_out_of_range(tiny_stylizer, fixtures, bad):
     with pytest.raises(ValueError, match="alpha"):
         tiny_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", alpha=bad)
+
+
+def test_numpy_alpha_is_accepted(tiny_stylizer, fixtures):
+    out = tiny_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", alpha=np.float32(0.5), max_size=32)
+    assert out.size == (32, 32)
 
 
 def test_bad_mix_options(tiny_stylizer, fixtures):
