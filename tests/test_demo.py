@@ -138,3 +138,16 @@ def test_hostile_corpus_through_the_endpoint(client, fixtures, tmp_path):
     out, _ = client.predict(gradio_client.handle_file(str(fixtures / "content.png")), style, 1.0,
                             "Use the style's colours", 128, None, 0.5, api_name="/stylize")
     assert Image.open(out).size == (96, 96)
+
+
+def test_upload_over_the_size_limit_is_refused(client, fixtures, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(21 * 1024 * 1024))  # over the documented 20 MB
+    with pytest.raises(Exception) as info:
+        client.predict(gradio_client.handle_file(str(big)), gradio_client.handle_file(str(fixtures / "style.png")),
+                       1.0, "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+    assert "maximum file size" in str(info.value) and "Traceback" not in str(info.value)
+    out, _ = client.predict(gradio_client.handle_file(str(fixtures / "content.png")),
+                            gradio_client.handle_file(str(fixtures / "style.png")), 1.0, "Use the style's colours", 128,
+                            None, 0.5, api_name="/stylize")
+    assert Image.open(out).size == (96, 96)
