@@ -42,7 +42,7 @@ def read_frames(path: Path) -> tuple[list, float]:
     try:
         import imageio.v3 as iio
     except ImportError:
-        raise ImageError(f"'{path}': reading video needs `pip install imageio[ffmpeg]`") from None
+        raise ImageError(f"'{path}': reading video needs `pip install adain[video]` (imageio with ffmpeg)") from None
     try:
         fps = float(iio.immeta(path).get("fps", DEFAULT_FPS))
         return list(iio.imiter(path)), fps
