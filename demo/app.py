@@ -146,8 +146,8 @@ def _examples(kind: str) -> list[str]:
 def build() -> gr.Blocks:
     with gr.Blocks(title="adain: paint your photo in any style") as demo:
         gr.Markdown("# Paint a photo in the style of any painting\n"
-                    "Give a photo and a painting (or pick one below). **Fast** uses a trained network (about a "
-                    "second); **Classic** optimises the picture itself (slower, often finer).")
+                    "Give a photo and a painting (or pick one below). **Fast** uses a trained network (a few "
+                    "seconds); **Classic** optimises the picture itself (slower, often finer).")
         with gr.Row():
             content = UploadImage(label="Your photo", type="filepath", image_mode=None,
                                   sources=["upload", "webcam", "clipboard"], format="png")
