@@ -57,13 +57,12 @@ def random_crop(img: Image.Image, size: int, rng: np.random.Generator) -> np.nda
 
 
 class CropSampler:
-    """Random crops from a list of files, batch by step number, prefetched on background threads."""
+    """Random crops from a list of files, batch by step number, prefetched on a background thread."""
 
     def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4):
         self.files, self.crop, self.batch, self.seed = files, crop, batch, seed
         self.skipped: set[Path] = set()
-        self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
-        self._next_step = None
+        self.prefetch = prefetch
         self._lock = threading.Lock()
 
     def _load(self, rng: np.random.Generator) -> np.ndarray:
@@ -86,6 +85,7 @@ class CropSampler:
     def iterate(self, start_step: int):
         """Yield batches for start_step, start_step+1, ... with a producer thread ahead of the consumer."""
         stop = threading.Event()
+        batches: queue.Queue = queue.Queue(maxsize=self.prefetch)  # one per iteration, never shared
 
         def produce():
             step = start_step
@@ -93,7 +93,7 @@ class CropSampler:
                 item = self.batch_at(step)
                 while not stop.is_set():
                     try:
-                        self._queue.put(item, timeout=0.5)
+                        batches.put(item, timeout=0.5)
                         break
                     except queue.Full:
                         continue
@@ -103,6 +103,6 @@ class CropSampler:
         thread.start()
         try:
             while True:
-                yield self._queue.get()
+                yield batches.get()
         finally:
             stop.set()
