@@ -38,18 +38,21 @@ def split_holdout(files: list[Path], count: int) -> tuple[list[Path], list[Path]
     return [f for f in files if f not in held], [f for f in ranked[:count]]
 
 
+def _scaled(img: Image.Image, scale: float, min_side: int, resample) -> Image.Image:
+    """`img` resized by `scale`, each side at least `min_side` (so a crop of that size fits)."""
+    return img.resize((max(min_side, round(img.width * scale)), max(min_side, round(img.height * scale))), resample)
+
+
 def center_crop(img: Image.Image, size: int) -> np.ndarray:
     """Resize the short side to `size` and take the central size x size square, float32 RGB 0-255."""
-    scale = size / min(img.size)
-    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BICUBIC)
+    img = _scaled(img, size / min(img.size), size, Image.BICUBIC)
     left, top = (img.width - size) // 2, (img.height - size) // 2
     return np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
 
 
 def random_crop(img: Image.Image, size: int, rng: np.random.Generator) -> np.ndarray:
     """Rescale so the short side is size x U(1, 2) (the paper's 512->256 ratio at most), crop, maybe flip."""
-    scale = size * rng.uniform(1.0, 2.0) / min(img.size)
-    img = img.resize((max(size, round(img.width * scale)), max(size, round(img.height * scale))), Image.BILINEAR)
+    img = _scaled(img, size * rng.uniform(1.0, 2.0) / min(img.size), size, Image.BILINEAR)
     left = int(rng.integers(0, img.width - size + 1))
     top = int(rng.integers(0, img.height - size + 1))
     arr = np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
