@@ -11,11 +11,18 @@ import sys
 from pathlib import Path
 
 from adain.image_io import DEFAULT_MAX_SIZE, ImageError
+from adain.onnx_runtime import RUNTIMES
+from adain.train_config import TrainConfig
 
 
 def _add_color(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
                    help="keep the content's colours: transfer luminance only, or recolour the style first")
+
+
+def _add_runtime(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--runtime", choices=RUNTIMES, default="keras",
+                   help="keras (default), onnx (ONNX Runtime, faster on CPU) or onnx-int8 (int8 encoder, fastest)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--style-size", type=int, default=512, help="long side the style is encoded at (default %(default)s)")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
     p.add_argument("--model", type=Path, help="use a TF-Hub module (Magenta convention) instead of the decoder")
+    _add_runtime(p)
     _add_color(p)
 
     p = sub.add_parser("optimize", help="classic Gatys et al. optimisation (slow, no decoder needed)")
@@ -54,16 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--content", required=True, help="folder of photos (searched recursively)")
     p.add_argument("--style", required=True, help="folder of paintings / textures")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs, grids)")
-    p.add_argument("--steps", type=int, default=20000, help="total steps of the run")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--style-weight", type=float, default=10.0)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--width", type=float, default=0.5, help="decoder width multiplier (1 = the paper's)")
-    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default="float32")
-    p.add_argument("--val-every", type=int, default=500)
-    p.add_argument("--val-count", type=int, default=8, help="images of each folder held out for validation")
-    p.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    d = TrainConfig.__dataclass_fields__
+    p.add_argument("--steps", type=int, default=d["steps"].default, help="total steps of the run (default %(default)s)")
+    p.add_argument("--batch", type=int, default=d["batch"].default, help="default %(default)s")
+    p.add_argument("--crop", type=int, default=d["crop"].default, help="training crop side (default %(default)s)")
+    p.add_argument("--style-weight", type=float, default=d["style_weight"].default, help="lambda (default %(default)s)")
+    p.add_argument("--lr", type=float, default=d["lr"].default, help="default %(default)s")
+    p.add_argument("--width", type=float, default=d["width"].default,
+                   help="decoder width multiplier, 1 = the paper's (default %(default)s)")
+    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=d["precision"].default)
+    p.add_argument("--val-every", type=int, default=d["val_every"].default, help="default %(default)s")
+    p.add_argument("--val-count", type=int, default=d["val_count"].default,
+                   help="images of each folder held out for validation (default %(default)s)")
+    p.add_argument("--checkpoint-minutes", type=float, default=d["checkpoint_minutes"].default)
     p.add_argument("--init", help="start from these decoder weights")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
@@ -78,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", nargs="+", required=True, metavar="CONTENT:STYLE", help="pairs of image paths")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
     p.add_argument("--size", type=int, default=256, help="centre-crop size of both images")
+    _add_runtime(p)
     return parser
 
 
@@ -97,7 +109,7 @@ def _run(args: argparse.Namespace) -> None:
         from adain import frames
         from adain.stylizer import Stylizer
 
-        stylizer = Stylizer.from_hub(args.model) if args.model else Stylizer.load(args.decoder)
+        stylizer = Stylizer.from_hub(args.model) if args.model else Stylizer.load(args.decoder, runtime=args.runtime)
         if frames.is_sequence(args.content):
             _stylize_sequence(stylizer, args)
             return
@@ -117,7 +129,7 @@ def _run(args: argparse.Namespace) -> None:
                              callback=callback, **weights)
         _save(image, args.output)
     elif args.command == "train":
-        from adain.train import TrainConfig, Trainer
+        from adain.train import Trainer
 
         config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
                              style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
@@ -133,7 +145,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "evaluate":
         from adain.evaluate import evaluate_files
 
-        for line in evaluate_files(args.pairs, args.decoder, args.size):
+        for line in evaluate_files(args.pairs, args.decoder, args.size, args.runtime):
             print(line)
 
 

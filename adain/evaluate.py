@@ -11,10 +11,11 @@ from keras import ops
 
 from adain.adain_op import adain
 from adain.losses import content_loss, moment_style_loss, style_stats
+from adain.train_config import STYLE_WEIGHT
 from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
 
 
-def adain_losses(encoder: keras.Model, decoder: keras.Model, content, style, style_weight: float):
+def adain_losses(encoder: keras.Model, decoder: keras.Model, content, style, style_weight: float = STYLE_WEIGHT):
     """Forward pass of AdaIN training -> (total loss, (content loss, style loss, decoded images)).
 
     `encoder` must return STYLE_LAYERS (relu1_1..relu4_1); content and style are RGB 0-255 batches
@@ -47,7 +48,7 @@ class PairScore:
 
 
 def evaluate_pairs(encoder: keras.Model, decoder: keras.Model, contents: np.ndarray, styles: np.ndarray,
-                   style_weight: float = 10.0) -> tuple[list[PairScore], np.ndarray]:
+                   style_weight: float = STYLE_WEIGHT) -> tuple[list[PairScore], np.ndarray]:
     """Per-pair losses and outputs for aligned arrays of content and style crops (N,H,W,3, 0-255)."""
     scores, outputs = [], []
     for c, s in zip(contents, styles):
@@ -57,36 +58,45 @@ def evaluate_pairs(encoder: keras.Model, decoder: keras.Model, contents: np.ndar
     return scores, np.stack(outputs)
 
 
-def summarize(scores: Sequence[PairScore], style_weight: float = 10.0) -> dict[str, float]:
+def summarize(scores: Sequence[PairScore], style_weight: float = STYLE_WEIGHT) -> dict[str, float]:
     lc = float(np.mean([s.content_loss for s in scores]))
     ls = float(np.mean([s.style_loss for s in scores]))
     return {"content_loss": lc, "style_loss": ls, "total_loss": lc + style_weight * ls}
 
 
-def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = 256) -> list[str]:
-    """Report lines for `CONTENT:STYLE` path pairs: losses of the decoder's output and two baselines
-    (the content image itself as output, for style loss; the style image as output, for content loss)."""
+def score_files(pairs: Sequence[str], decoder_path=None, size: int = 256, runtime: str = "keras") -> list[dict]:
+    """Scores for `CONTENT:STYLE` path pairs: losses of what a user gets (the stylizer's 8-bit output,
+    on the given runtime) against the float AdaIN targets, and two baselines (the content image
+    itself as output, for style loss; the style image as output, for content loss)."""
     from adain.data import center_crop
-    from adain.decoder import load_decoder
     from adain.encoder import build_encoder
     from adain.image_io import load_image
-    from adain.stylizer import SHIPPED_DECODER
+    from adain.stylizer import Stylizer
 
     encoder = build_encoder(STYLE_LAYERS)
-    decoder = load_decoder(decoder_path or SHIPPED_DECODER)
-    lines, scores = [], []
+    stylizer = Stylizer.load(decoder_path, runtime=runtime)
+    rows = []
     for pair in pairs:
         if ":" not in pair:
             raise ValueError(f"pair {pair!r} must be CONTENT:STYLE")
         c_path, s_path = pair.rsplit(":", 1)
         c = center_crop(load_image(c_path), size)[None]
         s = center_crop(load_image(s_path), size)[None]
-        _, (lc, ls, _) = adain_losses(encoder, decoder, c, s, 10.0)
         t, stats = adain_targets(encoder, c, s)
+        out = stylizer.stylize(c[0].astype(np.uint8), s[0].astype(np.uint8), max_size=None, style_size=None)
+        lc, ls = image_losses(encoder, np.asarray(out, np.float32)[None], t, stats)
         _, ls_content = image_losses(encoder, c, t, stats)
         lc_style, _ = image_losses(encoder, s, t, stats)
-        scores.append(PairScore(float(lc), float(ls)))
-        lines.append(f"{pair}: content_loss {float(lc):.3f} (style image: {float(lc_style):.3f})  "
-                     f"style_loss {float(ls):.3f} (content image: {float(ls_content):.3f})")
-    lines.append("mean: " + ", ".join(f"{k} {v:.3f}" for k, v in summarize(scores).items()))
+        rows.append({"pair": pair, "content_loss": float(lc), "style_loss": float(ls),
+                     "style_image_content_loss": float(lc_style), "content_image_style_loss": float(ls_content)})
+    return rows
+
+
+def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = 256, runtime: str = "keras") -> list[str]:
+    """Report lines of `score_files`, one per pair and a mean."""
+    rows = score_files(pairs, decoder_path, size, runtime)
+    lines = [f"{r['pair']}: content_loss {r['content_loss']:.3f} (style image: {r['style_image_content_loss']:.3f})  "
+             f"style_loss {r['style_loss']:.3f} (content image: {r['content_image_style_loss']:.3f})" for r in rows]
+    summary = summarize([PairScore(r["content_loss"], r["style_loss"]) for r in rows])
+    lines.append("mean: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.items()))
     return lines

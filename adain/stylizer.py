@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -11,7 +14,7 @@ import numpy as np
 from keras import ops
 from PIL import Image
 
-from adain import color
+from adain import color, onnx_runtime
 from adain.adain_op import adain, channel_stats
 from adain.decoder import load_decoder
 from adain.encoder import build_encoder
@@ -26,6 +29,7 @@ AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (b
 TILE = 512  # tile side in pixels
 _ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
 _DECODER_HALO = 8  # in feature pixels (64 px of output), > the decoder's receptive-field radius
+STYLE_CACHE_SIZE = 8  # style statistics kept per Stylizer (a demo reuses the same few styles)
 
 
 class Stylizer:
@@ -34,17 +38,29 @@ class Stylizer:
     def __init__(self, encoder: keras.Model, decoder: keras.Model):
         self.encoder = encoder
         self.decoder = decoder
+        self._style_cache: OrderedDict[bytes, tuple] = OrderedDict()
+        self._style_lock = threading.Lock()
 
     @classmethod
-    def load(cls, decoder: str | Path | None = None, encoder_weights: str | Path = "shipped") -> "Stylizer":
-        """Load the shipped decoder (weights/decoder.npz) or the one at `decoder`; no download."""
+    def load(cls, decoder: str | Path | None = None, encoder_weights: str | Path = "shipped",
+             runtime: str = "keras") -> "Stylizer":
+        """Load the shipped decoder (weights/decoder.npz) or the one at `decoder`; no download.
+
+        runtime: "keras" (any backend), "onnx" (same graphs in ONNX Runtime, faster on CPU) or
+        "onnx-int8" (also an int8 VGG encoder: fastest; shipped encoder weights only).
+        """
+        if runtime not in onnx_runtime.RUNTIMES:
+            raise ValueError(f"runtime must be one of {onnx_runtime.RUNTIMES}, got {runtime!r}")
+        if runtime == "onnx-int8" and encoder_weights != "shipped":
+            raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
         path = Path(decoder) if decoder is not None else SHIPPED_DECODER
         if not path.exists():
             raise FileNotFoundError(
                 f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
                 f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
             )
-        return cls(build_encoder((CONTENT_LAYER,), encoder_weights), load_decoder(path))
+        stylizer = cls(build_encoder((CONTENT_LAYER,), encoder_weights), load_decoder(path))
+        return stylizer if runtime == "keras" else OnnxStylizer.from_keras(stylizer, int8=runtime == "onnx-int8")
 
     @staticmethod
     def from_hub(handle: str | Path):
@@ -64,7 +80,7 @@ class Stylizer:
             image = np.asarray(images, np.float32)
             h, w = image.shape[:2]
             padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
-            run = lambda x: ops.convert_to_numpy(self.encoder(x[None])[CONTENT_LAYER])[0]  # noqa: E731
+            run = lambda x: ops.convert_to_numpy(self._features(x[None]))[0]  # noqa: E731
             return ops.convert_to_tensor(tiled_map(run, padded, tile, _ENCODER_HALO, down=_STRIDE)[None])
         images = ops.convert_to_tensor(images, "float32")
         if len(images.shape) == 3:
@@ -73,7 +89,7 @@ class Stylizer:
         ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
         if not (isinstance(ph, int) and isinstance(pw, int) and ph == pw == 0):  # torch rejects an all-zero pad
             images = ops.pad(images, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
-        return self.encoder(images)[CONTENT_LAYER]
+        return self._features(images)
 
     def decode(self, t, height, width, tile: int | None = None):
         """Decoder output for target features t, cropped to height x width (RGB, not yet clipped).
@@ -81,15 +97,39 @@ class Stylizer:
         tile: decode one feature map in tiles covering this many output pixels (same result).
         """
         if tile:
-            run = lambda f: ops.convert_to_numpy(self.decoder(f[None]))[0]  # noqa: E731
+            run = lambda f: ops.convert_to_numpy(self._image(f[None]))[0]  # noqa: E731
             feats = np.asarray(ops.convert_to_numpy(t), np.float32)[0]
             return tiled_map(run, feats, tile // _STRIDE, _DECODER_HALO, up=_STRIDE)[None, :height, :width]
-        return self.decoder(t)[:, :height, :width, :]
+        return self._image(t)[:, :height, :width, :]
+
+    def _features(self, images):
+        """relu4_1 of an NHWC batch whose sides are multiples of 8 (the one place the encoder runs)."""
+        return self.encoder(images)[CONTENT_LAYER]
+
+    def _image(self, t):
+        """The decoder's image for features t (the one place the decoder runs)."""
+        return self.decoder(t)
+
+    def _style_stats(self, style):
+        """channel_stats of a style's relu4_1; arrays are cached by content (STYLE_CACHE_SIZE of them)."""
+        if not isinstance(style, np.ndarray):  # a symbolic tensor inside an export trace: no caching
+            return channel_stats(self.encode(style))
+        key = hashlib.sha1(np.ascontiguousarray(style, np.float32).tobytes()).digest() + repr(style.shape).encode()
+        with self._style_lock:
+            if key in self._style_cache:
+                self._style_cache.move_to_end(key)
+                return self._style_cache[key]
+        stats = tuple(np.asarray(ops.convert_to_numpy(v)) for v in channel_stats(self.encode(style)))
+        with self._style_lock:
+            self._style_cache[key] = stats
+            if len(self._style_cache) > STYLE_CACHE_SIZE:
+                self._style_cache.popitem(last=False)
+        return stats
 
     def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
         """(mean, std) of the style's relu4_1 features: encode a style once, reuse it for many images."""
         img = load_image(style)
-        return channel_stats(self.encode(to_array(img, fit_size(img.size, style_size))))
+        return self._style_stats(to_array(img, fit_size(img.size, style_size)))
 
     # ---- the API --------------------------------------------------------------------------
     def stylize(
@@ -142,7 +182,7 @@ class Stylizer:
         `style_statistics` (so a style is encoded once for many frames).
         """
         fc = ops.cast(self.encode(content, tile), "float32")
-        stats = [s if isinstance(s, tuple) else channel_stats(self.encode(s)) for s in styles]
+        stats = [s if isinstance(s, tuple) else self._style_stats(s) for s in styles]
         if masks is None:
             mix = mix or [1.0 / len(stats)] * len(stats)
             t = sum(w * adain(fc, *st) for w, st in zip(mix, stats))
@@ -165,7 +205,7 @@ class Stylizer:
             content_arr = to_array(img, size)
             content_in, style_in = color.prepare(content_arr, style_arr, preserve_color)
             if stats is None:
-                stats = channel_stats(self.encode(style_in))
+                stats = self._style_stats(style_in)
             tile = _tile_for(size, None)
             t = self.target_features(content_in, [stats], alpha, tile=tile)
             out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
@@ -182,6 +222,23 @@ class Stylizer:
             c_mean, c_std = channel_stats(fc, mask=ops.convert_to_tensor(m[None, ..., None]))
             t = t + m4 * ((fc - c_mean) / c_std * s_std + s_mean)
         return t
+
+
+class OnnxStylizer(Stylizer):
+    """A Stylizer whose encoder and decoder run in ONNX Runtime (see adain.onnx_runtime)."""
+
+    @classmethod
+    def from_keras(cls, stylizer: Stylizer, int8: bool = False) -> "OnnxStylizer":
+        """Export (or fetch from the cache) the ONNX graphs of a Keras stylizer's weights."""
+        models = (stylizer.encoder, stylizer.decoder)
+        enc, dec = onnx_runtime.cached_export(*models, [w for m in models for w in m.weights])
+        return cls(onnx_runtime.OnnxGraph(onnx_runtime.INT8_ENCODER if int8 else enc), onnx_runtime.OnnxGraph(dec))
+
+    def _features(self, images):
+        return self.encoder(ops.convert_to_numpy(images))
+
+    def _image(self, t):
+        return self.decoder(ops.convert_to_numpy(t))
 
 
 def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:

@@ -25,29 +25,8 @@ from adain.decoder import build_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import adain_losses, evaluate_pairs, summarize
 from adain.image_io import load_image, to_pil
+from adain.train_config import TrainConfig
 from adain.vgg_spec import STYLE_LAYERS
-
-
-@dataclass
-class TrainConfig:
-    content_dir: str
-    style_dir: str
-    out_dir: str
-    steps: int = 20000  # total steps of the run (a resumed run stops at the same total)
-    batch: int = 8
-    crop: int = 256
-    style_weight: float = 10.0
-    lr: float = 1e-4
-    lr_decay: float = 5e-5  # lr / (1 + decay * step), as in the reference implementation
-    width: float = 1.0  # decoder width multiplier
-    precision: str = "float32"  # or "mixed_bfloat16" (faster on CPUs with AVX-512 BF16)
-    seed: int = 0
-    val_count: int = 8  # content and style images held out (never trained on)
-    val_size: int = 256
-    val_every: int = 500
-    checkpoint_minutes: float = 5.0
-    init: str | None = None  # start from these decoder weights instead of random
-    encoder_weights: str = "shipped"
 
 
 @dataclass

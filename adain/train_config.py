@@ -1,0 +1,32 @@
+"""The training recipe's settings and defaults (one source for the trainer, the CLI and evaluate).
+
+Kept free of Keras imports so the command line can show the defaults without loading a backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STYLE_WEIGHT = 10.0  # lambda of the AdaIN paper: total loss = content loss + STYLE_WEIGHT * style loss
+
+
+@dataclass
+class TrainConfig:
+    content_dir: str
+    style_dir: str
+    out_dir: str
+    steps: int = 20000  # total steps of the run (a resumed run stops at the same total)
+    batch: int = 8
+    crop: int = 256
+    style_weight: float = STYLE_WEIGHT
+    lr: float = 1e-4
+    lr_decay: float = 5e-5  # lr / (1 + decay * step), as in the reference implementation
+    width: float = 0.5  # decoder width multiplier (1 = the paper's decoder)
+    precision: str = "float32"  # or "mixed_bfloat16" (faster on CPUs with AVX-512 BF16)
+    seed: int = 0
+    val_count: int = 8  # content and style images held out (never trained on)
+    val_size: int = 256
+    val_every: int = 500
+    checkpoint_minutes: float = 5.0
+    init: str | None = None  # start from these decoder weights instead of random
+    encoder_weights: str = "shipped"

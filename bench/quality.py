@@ -1,0 +1,51 @@
+"""Quality of each runtime by the evaluate command's numbers, on held-out content x style pairs.
+
+    python bench/quality.py [--content DIR --style DIR]   # writes bench/results/quality.json
+
+The pairs are every held-out content image with every held-out style image of the training folders
+(the validation split `adain train` never trains on). Lower is better; the baselines are the content
+image itself as output (style loss) and the style image as output (content loss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from machine import machine  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--content", default=str(ROOT.parent / "shared" / "train_data" / "content"))
+    parser.add_argument("--style", default=str(ROOT.parent / "shared" / "train_data" / "style"))
+    parser.add_argument("--count", type=int, default=8, help="held-out images of each folder")
+    parser.add_argument("--size", type=int, default=256)
+    args = parser.parse_args()
+
+    from adain.data import list_images, split_holdout
+    from adain.evaluate import PairScore, score_files, summarize
+    from adain.onnx_runtime import RUNTIMES
+
+    contents = split_holdout(list_images(args.content), args.count)[1]
+    styles = split_holdout(list_images(args.style), args.count)[1]
+    pairs = [f"{c}:{s}" for c in contents for s in styles]
+    result = {"machine": machine(), "pairs": len(pairs), "size": args.size, "runtimes": {}}
+    for runtime in RUNTIMES:
+        rows = score_files(pairs, size=args.size, runtime=runtime)
+        result["runtimes"][runtime] = summarize([PairScore(r["content_loss"], r["style_loss"]) for r in rows])
+        print(runtime, result["runtimes"][runtime], flush=True)
+    out = ROOT / "bench" / "results" / "quality.json"
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

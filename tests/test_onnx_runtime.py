@@ -1,0 +1,76 @@
+"""The ONNX Runtime paths give the Keras stylizer's results; exports are cached; styles are encoded once."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adain.adain_op import channel_stats
+from adain.stylizer import Stylizer
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("tf2onnx")
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("adain_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ADAIN_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def onnx_stylizer(cache, tiny_decoder_path):
+    return Stylizer.load(tiny_decoder_path, runtime="onnx")
+
+
+def test_onnx_output_equals_keras(onnx_stylizer, tiny_stylizer, content_arr, style_arr):
+    """Float32 graphs in ONNX Runtime: the same picture (odd size: padding and cropping included)."""
+    content, style = content_arr[:61, :90].astype(np.uint8), style_arr.astype(np.uint8)
+    ours = np.asarray(onnx_stylizer.stylize(content, style, alpha=0.8), np.float32)
+    ref = np.asarray(tiny_stylizer.stylize(content, style, alpha=0.8), np.float32)
+    assert ours.shape == ref.shape == (61, 90, 3)
+    assert ref.std() > 10  # a picture, not a flat field
+    assert np.abs(ours - ref).max() <= 1.0
+
+
+def test_export_is_cached(cache, onnx_stylizer, tiny_decoder_path):
+    """A second load reuses the exported graphs (same files, not rewritten)."""
+    graphs = sorted(cache.glob("onnx/*/*.onnx"))
+    assert [g.name for g in graphs] == ["decoder.onnx", "encoder.onnx"]
+    mtimes = [g.stat().st_mtime_ns for g in graphs]
+    again = Stylizer.load(tiny_decoder_path, runtime="onnx")
+    assert again.decoder.path == onnx_stylizer.decoder.path
+    assert [g.stat().st_mtime_ns for g in sorted(cache.glob("onnx/*/*.onnx"))] == mtimes
+
+
+def test_int8_encoder_keeps_style_statistics(cache, tiny_decoder_path, tiny_stylizer, style_arr):
+    """The int8 encoder's relu4_1 moments (what AdaIN uses) stay within a few % of the float ones."""
+    int8 = Stylizer.load(tiny_decoder_path, runtime="onnx-int8")
+    (m8, s8), (m, s) = [[np.asarray(v).ravel() for v in channel_stats(st.encode(style_arr))]
+                        for st in (int8, tiny_stylizer)]
+    assert np.abs(m8 - m).mean() / np.abs(m).mean() < 0.08
+    assert np.abs(s8 - s).mean() / s.mean() < 0.08
+    assert np.corrcoef(m8, m)[0, 1] > 0.98
+
+
+def test_runtime_is_checked(tiny_decoder_path):
+    with pytest.raises(ValueError, match="runtime"):
+        Stylizer.load(tiny_decoder_path, runtime="tflite")
+    with pytest.raises(ValueError, match="shipped"):
+        Stylizer.load(tiny_decoder_path, encoder_weights="imagenet", runtime="onnx-int8")
+
+
+def test_style_is_encoded_once(tiny_decoder_path, content_arr, style_arr):
+    """Repeated calls with the same style (a demo moving the alpha slider) reuse its statistics."""
+    stylizer = Stylizer.load(tiny_decoder_path)
+    calls = []
+    encode = stylizer._features
+    stylizer._features = lambda x: calls.append(x.shape) or encode(x)
+    content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    first = stylizer.stylize(content, style, alpha=1.0)
+    second = stylizer.stylize(content, Image.fromarray(style), alpha=1.0)
+    assert len(calls) == 3  # content, style, content
+    assert np.array_equal(np.asarray(first), np.asarray(second))
+    stylizer.stylize(content, style[::-1])  # another style is encoded
+    assert len(calls) == 5
