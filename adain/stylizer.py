@@ -128,8 +128,7 @@ class Stylizer:
 
     def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
         """(mean, std) of the style's relu4_1 features: encode a style once, reuse it for many images."""
-        img = load_image(style)
-        return self._style_stats(to_array(img, fit_size(img.size, style_size)))
+        return self._style_stats(_style_arrays([style], style_size)[0])
 
     # ---- the API --------------------------------------------------------------------------
     def stylize(
@@ -162,11 +161,7 @@ class Stylizer:
         content_img = load_image(content)
         size = fit_size(content_img.size, max_size)
         content_arr = to_array(content_img, size)
-        style_arrs = []
-        for s in styles:
-            s_img = load_image(s)
-            style_arrs.append(to_array(s_img, fit_size(s_img.size, style_size)))
-        pairs = [color.prepare(content_arr, s, preserve_color) for s in style_arrs]
+        pairs = [color.prepare(content_arr, s, preserve_color) for s in _style_arrays(styles, style_size)]
         tile = _tile_for(size, tile_size)
         t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks, tile)
         out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
@@ -196,8 +191,7 @@ class Stylizer:
         """Stylize a sequence (video frames) with the style encoded once. With preserve_color, the
         colour matching is computed on the first frame and reused, so colours stay steady."""
         _check_options(alpha, [style], None, None, preserve_color)
-        style_img = load_image(style)
-        style_arr = to_array(style_img, fit_size(style_img.size, style_size))
+        style_arr = _style_arrays([style], style_size)[0]
         stats = None
         for frame in frames:
             img = load_image(frame)
@@ -239,6 +233,11 @@ class OnnxStylizer(Stylizer):
 
     def _image(self, t):
         return self.decoder(ops.convert_to_numpy(t))
+
+
+def _style_arrays(styles: Sequence[ImageLike], style_size: int | None) -> list[np.ndarray]:
+    """Style images as RGB 0-255 arrays with the long side at most `style_size`."""
+    return [to_array(img, fit_size(img.size, style_size)) for img in map(load_image, styles)]
 
 
 def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:

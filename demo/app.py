@@ -212,6 +212,7 @@ def main() -> None:
         _STYLIZER["model"] = args.model
     if args.runtime:
         _STYLIZER["runtime"] = args.runtime
+    _stylizer()  # load (and on the very first run export the ONNX graphs) before the first visitor waits
     build().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

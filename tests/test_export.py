@@ -9,6 +9,7 @@ hub = pytest.importorskip("tensorflow_hub")
 
 from adain.cli import main  # noqa: E402
 from adain.export import export_tfhub  # noqa: E402
+from adain.stylizer import Stylizer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +76,13 @@ def test_from_hub_behind_the_same_api(exported, fixtures):
         hub_stylizer.stylize(fixtures / "content.png", [fixtures / "style.png"] * 2)
 
 
-def test_folder_of_frames_encodes_the_style_once(tmp_path, fixtures, tiny_decoder_path, tiny_stylizer, monkeypatch):
+def test_folder_of_frames_encodes_the_style_once(tmp_path, fixtures, tiny_decoder_path, monkeypatch):
     frames = tmp_path / "frames"
     frames.mkdir()
     base = Image.open(fixtures / "content.png").convert("RGB")
     for i in range(3):
         base.rotate(i * 5).save(frames / f"f{i}.png")
+    tiny_stylizer = Stylizer.load(tiny_decoder_path)  # a fresh one: no style cached yet
     calls = []
     original = tiny_stylizer.encode
     monkeypatch.setattr(tiny_stylizer, "encode", lambda x, tile=None: calls.append(1) or original(x, tile))
