@@ -1,6 +1,8 @@
-"""Quality of each runtime by the evaluate command's numbers, on held-out content x style pairs.
+"""Quality by the evaluate command's numbers on held-out content x style pairs: of each runtime with
+the shipped decoder, or of several decoders (to compare training recipes).
 
-    python bench/quality.py [--content DIR --style DIR]   # writes bench/results/quality.json
+    python bench/quality.py [--content DIR --style DIR]   # runtimes -> bench/results/quality.json
+    python bench/quality.py --decoder a=runs/a/decoder.npz b=runs/b/decoder.npz --out recipes.json
 
 The pairs are every held-out content image with every held-out style image of the training folders
 (the validation split `adain train` never trains on). Lower is better; the baselines are the content
@@ -28,6 +30,8 @@ def main() -> None:
     parser.add_argument("--style", default=str(ROOT.parent / "shared" / "train_data" / "style"))
     parser.add_argument("--count", type=int, default=8, help="held-out images of each folder")
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="score these decoders (keras runtime)")
+    parser.add_argument("--out", default="quality.json", help="file name under bench/results")
     args = parser.parse_args()
 
     from adain.data import list_images, split_holdout
@@ -37,12 +41,18 @@ def main() -> None:
     contents = split_holdout(list_images(args.content), args.count)[1]
     styles = split_holdout(list_images(args.style), args.count)[1]
     pairs = [f"{c}:{s}" for c in contents for s in styles]
-    result = {"machine": machine(), "pairs": len(pairs), "size": args.size, "runtimes": {}}
-    for runtime in RUNTIMES:
-        rows = score_files(pairs, size=args.size, runtime=runtime)
-        result["runtimes"][runtime] = summarize([PairScore(r["content_loss"], r["style_loss"]) for r in rows])
-        print(runtime, result["runtimes"][runtime], flush=True)
-    out = ROOT / "bench" / "results" / "quality.json"
+    if args.decoder:
+        runs = {name: (path, "keras") for name, path in (d.split("=", 1) for d in args.decoder)}
+    else:
+        runs = {runtime: (None, runtime) for runtime in RUNTIMES}
+    result = {"machine": machine(), "pairs": len(pairs), "size": args.size, "scores": {}}
+    for name, (decoder, runtime) in runs.items():
+        rows = score_files(pairs, decoder, size=args.size, runtime=runtime)
+        result["scores"][name] = summarize([PairScore(r["content_loss"], r["style_loss"]) for r in rows])
+        if decoder:
+            result["scores"][name]["decoder"] = decoder
+        print(name, result["scores"][name], flush=True)
+    out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out}")
 

@@ -27,7 +27,7 @@ PY
       mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/" && cp weights/decoder.npz "$RUN/best_decoder.npz"
     fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
-      --steps 100000 --batch 8 --crop "${CROP:-128}" --width 0.5 --lr 3e-4 --val-every 200 --checkpoint-minutes 4 \
+      --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr 3e-4 --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
       --resume >> runs/main.log 2>&1 &
     echo "training in the background (pid $!), log: runs/main.log";;
   *) echo "usage: $0 save|resume" >&2; exit 2;;
