@@ -79,10 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
 
-    p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel)")
+    p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel, or ONNX encoder + decoder)")
     p.add_argument("out", type=Path, help="output folder")
-    p.add_argument("--format", choices=("tfhub",), default="tfhub")
-    p.add_argument("--alpha-input", action="store_true", help="add a style-strength input")
+    p.add_argument("--format", choices=("tfhub", "onnx"), default="tfhub",
+                   help="tfhub: one SavedModel (Magenta convention); onnx: encoder.onnx (RGB 0-255 -> relu4_1) "
+                        "and decoder.onnx (features -> RGB 0-255), AdaIN between them is yours")
+    p.add_argument("--alpha-input", action="store_true", help="tfhub: add a style-strength input")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
 
     p = sub.add_parser("evaluate", help="content and style loss of a decoder on content/style pairs")
@@ -138,10 +140,16 @@ def _run(args: argparse.Namespace) -> None:
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":
         from adain.export import export_tfhub
+        from adain.onnx_runtime import export_onnx
         from adain.stylizer import Stylizer
 
-        out = export_tfhub(Stylizer.load(args.decoder), args.out, alpha_input=args.alpha_input)
-        print(f"wrote TF-Hub SavedModel to {out}")
+        stylizer = Stylizer.load(args.decoder)
+        if args.format == "onnx":
+            paths = export_onnx(stylizer.encoder, stylizer.decoder, args.out)
+            print("wrote " + ", ".join(str(p) for p in paths))
+        else:
+            out = export_tfhub(stylizer, args.out, alpha_input=args.alpha_input)
+            print(f"wrote TF-Hub SavedModel to {out}")
     elif args.command == "evaluate":
         from adain.evaluate import evaluate_files
 

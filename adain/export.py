@@ -28,6 +28,8 @@ def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Pa
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("TF-Hub export needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
+    if not isinstance(stylizer.encoder, keras.Model):
+        raise TypeError("TF-Hub export needs a Stylizer on the Keras runtime (Stylizer.load(runtime='keras'))")
     image = tf.TensorSpec([None, None, None, 3], tf.float32)
     scalar = tf.TensorSpec([], tf.float32)
 

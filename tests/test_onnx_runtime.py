@@ -54,6 +54,24 @@ def test_int8_encoder_keeps_style_statistics(cache, tiny_decoder_path, tiny_styl
     assert np.corrcoef(m8, m)[0, 1] > 0.98
 
 
+def test_cli_exports_onnx_graphs(tmp_path, tiny_decoder_path, tiny_stylizer, content_arr):
+    """`adain export --format onnx`: two graphs that reproduce the Keras encoder and decoder."""
+    import onnxruntime as ort
+
+    from adain.cli import main
+
+    assert main(["export", str(tmp_path), "--format", "onnx", "--decoder", str(tiny_decoder_path)]) == 0
+    x = content_arr[None, :64, :64]
+    enc = ort.InferenceSession(str(tmp_path / "encoder.onnx"))
+    feats = enc.run(None, {enc.get_inputs()[0].name: x})[0]
+    ref = np.asarray(tiny_stylizer.encode(x))
+    assert feats.shape == ref.shape == (1, 8, 8, 512)
+    np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+    dec = ort.InferenceSession(str(tmp_path / "decoder.onnx"))
+    image = dec.run(None, {dec.get_inputs()[0].name: feats})[0]
+    np.testing.assert_allclose(image, np.asarray(tiny_stylizer.decoder(feats)), atol=0.05)
+
+
 def test_runtime_is_checked(tiny_decoder_path):
     with pytest.raises(ValueError, match="runtime"):
         Stylizer.load(tiny_decoder_path, runtime="tflite")
