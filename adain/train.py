@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +29,11 @@ from adain.evaluate import adain_losses, evaluate_pairs, summarize
 from adain.image_io import load_image, to_pil
 from adain.train_config import TrainConfig
 from adain.vgg_spec import STYLE_LAYERS
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM (kill, a job scheduler, the end of a session) stops training like Ctrl-C: with a checkpoint."""
+    raise KeyboardInterrupt
 
 
 @dataclass
@@ -147,6 +154,8 @@ class Trainer:
         last_ckpt = time.monotonic()
         batches = zip(self.content.iterate(start), self.style.iterate(start))
         bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
         try:
             for content, style in batches:
                 t0 = time.perf_counter()
@@ -173,6 +182,8 @@ class Trainer:
             self.save_checkpoint()
         finally:
             bar.close()
+            if on_main_thread:
+                signal.signal(signal.SIGTERM, previous)
         skipped = len(self.content.skipped) + len(self.style.skipped)
         if skipped:
             examples = sorted(map(str, self.skipped))[:5]

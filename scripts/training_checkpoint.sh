@@ -3,6 +3,7 @@
 #
 #   scripts/training_checkpoint.sh save     # runs/main -> weights/training/ + weights/decoder.npz etc.
 #   scripts/training_checkpoint.sh resume   # weights/training/ -> runs/main (if absent), then train in the background
+#   scripts/training_checkpoint.sh stop     # SIGTERM: the run writes a checkpoint of its last step and exits
 #
 # The optimizer state (optimizer.npz, 9 MB) is not committed: a run restored from git restarts Adam's
 # moments (the step count and learning-rate schedule continue). The data order continues exactly.
@@ -30,5 +31,9 @@ PY
       --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr 3e-4 --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
       --resume >> runs/main.log 2>&1 &
     echo "training in the background (pid $!), log: runs/main.log";;
-  *) echo "usage: $0 save|resume" >&2; exit 2;;
+  stop)
+    pkill -TERM -f "adain train .*--out $RUN " || { echo "no training running" >&2; exit 1; }
+    while pgrep -f "adain train .*--out $RUN " > /dev/null; do sleep 1; done
+    echo "stopped; checkpoint at step $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])")";;
+  *) echo "usage: $0 save|resume|stop" >&2; exit 2;;
 esac

@@ -117,3 +117,27 @@ def test_sigkill_mid_run_resumes_from_the_last_checkpoint(folders, tmp_path):
     steps = [int(r["step"]) for r in read_log(run)]
     assert steps == list(range(1, saved + 4))
     assert json.loads((run / "state.json").read_text())["state"]["step"] == saved + 3
+
+
+def test_sigterm_saves_a_checkpoint_of_the_last_step(folders, tmp_path):
+    """`kill` (SIGTERM) stops training with a checkpoint of exactly the steps done, even between
+    the timed checkpoints."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "terminated"
+    cmd = [sys.executable, "-m", "adain.cli", "train", "--content", str(folders[0]), "--style", str(folders[1]),
+           "--out", str(run), "--steps", "400", "--batch", "2", "--crop", "32", "--width", "0.1", "--val-count", "2",
+           "--val-every", "1000", "--checkpoint-minutes", "100"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not ((run / "log.csv").exists() and len(read_log(run)) >= 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 0
+    state = json.loads((run / "state.json").read_text())["state"]
+    assert state["step"] >= 3
+    assert state["step"] == len(read_log(run))
