@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="images of each folder held out for validation (default %(default)s)")
     p.add_argument("--checkpoint-minutes", type=float, default=d["checkpoint_minutes"].default)
     p.add_argument("--init", help="start from these decoder weights")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=d["seed"].default)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
 
     p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel, or ONNX encoder + decoder)")

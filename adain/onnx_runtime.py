@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from adain.vgg_spec import CONTENT_LAYER
 
 RUNTIMES = ("keras", "onnx", "onnx-int8")
 INT8_ENCODER = Path(__file__).resolve().parent.parent / "weights" / "vgg19_relu4_1_int8.onnx"
-_ENCODER_FILE, _DECODER_FILE = "encoder.onnx", "decoder.onnx"
+ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 
 def cache_dir() -> Path:
@@ -61,31 +60,26 @@ def export_graph(model, path: str | Path) -> Path:
 def export_onnx(encoder, decoder, out_dir: str | Path) -> tuple[Path, Path]:
     """Write the relu4_1 encoder and the decoder of a Keras stylizer as encoder.onnx, decoder.onnx."""
     out_dir = Path(out_dir)
-    return export_graph(encoder, out_dir / _ENCODER_FILE), export_graph(decoder, out_dir / _DECODER_FILE)
+    return export_graph(encoder, out_dir / ENCODER_FILE), export_graph(decoder, out_dir / DECODER_FILE)
 
 
-def cached_export(encoder, decoder, weights: Iterable) -> tuple[Path, Path]:
-    """Exported graphs of these models, from the cache (keyed by the Keras version and the values
-    of `weights`, their variables) or freshly exported into it."""
+def cached_graph(model, name: str) -> Path:
+    """`model` as an ONNX graph named `name`, from the cache or freshly exported into it. Each model is
+    keyed by the Keras version and its own weights, so a new decoder does not re-export the encoder."""
     import keras
 
     digest = hashlib.sha1(keras.__version__.encode())
-    for w in weights:
+    for w in model.weights:
         digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
-    folder = cache_dir() / "onnx" / digest.hexdigest()[:16]
-    enc, dec = folder / _ENCODER_FILE, folder / _DECODER_FILE
-    if enc.exists() and dec.exists():
-        return enc, dec
-    return export_onnx(encoder, decoder, folder)
+    path = cache_dir() / "onnx" / digest.hexdigest()[:16] / name
+    return path if path.exists() else export_graph(model, path)
 
 
-def session(path: str | Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with all graph optimisations (threads: default = all cores)."""
+def session(path: str | Path):
+    """An ONNX Runtime CPU session with all graph optimisations (on all cores)."""
     ort = _require("onnxruntime")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    if threads:
-        options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

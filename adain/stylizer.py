@@ -223,10 +223,11 @@ class OnnxStylizer(Stylizer):
 
     @classmethod
     def from_keras(cls, stylizer: Stylizer, int8: bool = False) -> "OnnxStylizer":
-        """Export (or fetch from the cache) the ONNX graphs of a Keras stylizer's weights."""
-        models = (stylizer.encoder, stylizer.decoder)
-        enc, dec = onnx_runtime.cached_export(*models, [w for m in models for w in m.weights])
-        return cls(onnx_runtime.OnnxGraph(onnx_runtime.INT8_ENCODER if int8 else enc), onnx_runtime.OnnxGraph(dec))
+        """Export (or fetch from the cache) the ONNX graphs of a Keras stylizer's weights; with int8,
+        the shipped int8 encoder replaces the float one (which is then neither exported nor loaded)."""
+        enc = onnx_runtime.INT8_ENCODER if int8 else onnx_runtime.cached_graph(stylizer.encoder, onnx_runtime.ENCODER_FILE)
+        dec = onnx_runtime.cached_graph(stylizer.decoder, onnx_runtime.DECODER_FILE)
+        return cls(onnx_runtime.OnnxGraph(enc), onnx_runtime.OnnxGraph(dec))
 
     def _features(self, images):
         return self.encoder(ops.convert_to_numpy(images))
