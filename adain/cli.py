@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=d["width"].default,
                    help="decoder width multiplier, 1 = the paper's (default %(default)s)")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=d["precision"].default)
+    p.add_argument("--ema", type=float, default=d["ema"].default,
+                   help="momentum of the weights' moving average, which is validated and shipped; 0 = off (default %(default)s)")
+    p.add_argument("--reuse", type=int, default=d["reuse"].default,
+                   help="steps per encoded batch, styles rotated between them: skips the encoder pass on the inputs "
+                        "for all but the first (default %(default)s)")
     p.add_argument("--val-every", type=int, default=d["val_every"].default, help="default %(default)s")
     p.add_argument("--val-count", type=int, default=d["val_count"].default,
                    help="images of each folder held out for validation (default %(default)s)")
@@ -135,7 +140,7 @@ def _run(args: argparse.Namespace) -> None:
 
         config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
                              style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
-                             seed=args.seed, val_count=args.val_count, val_every=args.val_every,
+                             ema=args.ema, reuse=args.reuse, seed=args.seed, val_count=args.val_count, val_every=args.val_every,
                              checkpoint_minutes=args.checkpoint_minutes, init=args.init)
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":

@@ -85,8 +85,8 @@ class CropSampler:
         rng = np.random.default_rng([self.seed, step])
         return np.stack([self._load(rng) for _ in range(self.batch)])
 
-    def iterate(self, start_step: int):
-        """Yield batches for start_step, start_step+1, ... with a producer thread ahead of the consumer."""
+    def iterate(self, start_step: int, stride: int = 1):
+        """Yield batches for start_step, start_step+stride, ... with a producer thread ahead of the consumer."""
         stop = threading.Event()
         batches: queue.Queue = queue.Queue(maxsize=self.prefetch)  # one per iteration, never shared
 
@@ -100,7 +100,7 @@ class CropSampler:
                         break
                     except queue.Full:
                         continue
-                step += 1
+                step += stride
 
         thread = threading.Thread(target=produce, daemon=True)
         thread.start()

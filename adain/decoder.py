@@ -71,6 +71,13 @@ def build_decoder(width: float = 1.0) -> keras.Model:
     return model
 
 
+def copy_decoder(model: keras.Model) -> keras.Model:
+    """A new decoder of the same width holding a copy of `model`'s weights."""
+    copy = build_decoder(model.width)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -> None:
     """Write the decoder's weights (and width) to an .npz file."""
     arrays = {"__width__": np.array(model.width, np.float64)}

@@ -1,8 +1,9 @@
 """Decoder training (Huang & Belongie 2017), resumable: weights, Adam state, step and data order.
 
-A run directory holds: decoder.npz + optimizer.npz + state.json (the checkpoint, written atomically
-every few minutes), best_decoder.npz (lowest validation loss), log.csv, val.csv, loss_curve.png and
-val_grid.png. Re-running the same command with --resume continues from the checkpoint.
+A run directory holds: decoder.npz + ema_decoder.npz + optimizer.npz + state.json (the checkpoint,
+written atomically every few minutes), best_decoder.npz (the moving average of the weights at its
+lowest validation loss), log.csv, val.csv, loss_curve.png and val_grid.png. Re-running the same
+command with --resume continues from the checkpoint.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from tqdm import tqdm
 
 from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
-from adain.decoder import build_decoder, load_decoder, save_decoder
+from adain.adain_op import adain
+from adain.decoder import build_decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
-from adain.evaluate import adain_losses, evaluate_pairs, summarize
+from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize
 from adain.image_io import load_image, to_pil
 from adain.train_config import TrainConfig
-from adain.vgg_spec import STYLE_LAYERS
+from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
 
 
 def _interrupt(signum, frame) -> None:
@@ -74,6 +76,10 @@ class Trainer:
         self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
         self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
 
+        if not 1 <= config.reuse <= config.batch:
+            raise ValueError(f"reuse must be between 1 and the batch size ({config.batch}), got {config.reuse}")
+        if not 0 <= config.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {config.ema}")
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         if has_checkpoint:
             self.decoder = load_decoder(self.run / "decoder.npz")
@@ -83,6 +89,10 @@ class Trainer:
             self.decoder = load_decoder(config.init)
         else:
             self.decoder = build_decoder(config.width)
+        self.ema = None
+        if config.ema:
+            saved_ema = self.run / "ema_decoder.npz"
+            self.ema = load_decoder(saved_ema) if has_checkpoint and saved_ema.exists() else copy_decoder(self.decoder)
         schedule = keras.optimizers.schedules.InverseTimeDecay(config.lr, decay_steps=1, decay_rate=config.lr_decay)
         self.optimizer = keras.optimizers.Adam(schedule)
         self.optimizer.build(self.decoder.trainable_variables)
@@ -92,20 +102,33 @@ class Trainer:
                     var.assign(opt[f"v{i}"])
         else:
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
+        self._encode_fn = autodiff.compile_fn(lambda content, style: encode_pairs(self.encoder, content, style))
         self._step_fn = autodiff.compile_fn(self._train_step)
         self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr))
 
-    def _train_step(self, content, style):
+    @property
+    def shipped(self) -> keras.Model:
+        """The weights that are validated and shipped: the moving average when there is one."""
+        return self.ema or self.decoder
+
+    def _train_step(self, content_feats, target_stats):
         variables = self.decoder.trainable_variables
+        t = adain(content_feats, *target_stats[CONTENT_LAYER])
         loss, (lc, ls, _), grads = autodiff.value_and_grad(
-            lambda: adain_losses(self.encoder, self.decoder, content, style, self.config.style_weight), variables
+            lambda: decoder_losses(self.encoder, self.decoder, t, target_stats, self.config.style_weight), variables
         )
         self.optimizer.apply(grads, variables)
+        if self.ema is not None:
+            m = self.config.ema
+            for avg, var in zip(self.ema.trainable_variables, variables):
+                avg.assign(m * avg + (1 - m) * ops.stop_gradient(var))
         return loss, lc, ls
 
     # ---- checkpoints and logs -------------------------------------------------------------
     def save_checkpoint(self) -> None:
         save_decoder(self.decoder, self.run / "decoder.npz", dtype="float32")
+        if self.ema is not None:
+            save_decoder(self.ema, self.run / "ema_decoder.npz", dtype="float32")
         arrays = {f"v{i}": np.asarray(ops.convert_to_numpy(v)) for i, v in enumerate(self.optimizer.variables)}
         tmp = self.run / "optimizer.tmp.npz"
         np.savez(tmp, **arrays)
@@ -131,7 +154,7 @@ class Trainer:
             writer.writerow(row)
 
     def validate(self) -> dict[str, float]:
-        scores, outputs = evaluate_pairs(self.encoder, self.decoder, self.val_content, self.val_style, self.config.style_weight)
+        scores, outputs = evaluate_grid(self.encoder, self.shipped, self.val_content, self.val_style, self.config.style_weight)
         summary = summarize(scores, self.config.style_weight)
         self._append_csv("val.csv", ["step", "elapsed_s", "content_loss", "style_loss", "total_loss"],
                          [self.state.step, round(self.state.elapsed_s, 1),
@@ -139,7 +162,7 @@ class Trainer:
         save_grid(self.val_content, self.val_style, outputs, self.run / "val_grid.png")
         if summary["total_loss"] < self.state.best_val:
             self.state.best_val = summary["total_loss"]
-            save_decoder(self.decoder, self.run / "best_decoder.npz", dtype="float16")
+            save_decoder(self.shipped, self.run / "best_decoder.npz", dtype="float16")
         plot_losses(self.run)
         return summary
 
@@ -152,14 +175,21 @@ class Trainer:
         if start == 0:
             self.validate()  # the curve starts at the untrained decoder
         last_ckpt = time.monotonic()
-        batches = zip(self.content.iterate(start), self.style.iterate(start))
+        reuse = cfg.reuse  # an encoded batch serves `reuse` steps: step s uses batch s - s % reuse, styles rolled by s % reuse
+        first = start - start % reuse
+        batches = zip(self.content.iterate(first, reuse), self.style.iterate(first, reuse))
+        encoded = None
         bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
         on_main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
         try:
-            for content, style in batches:
+            while self.state.step < cfg.steps:
                 t0 = time.perf_counter()
-                loss, lc, ls = (float(x) for x in self._step_fn(content, style))
+                shift = self.state.step % reuse
+                if encoded is None or shift == 0:
+                    encoded = self._encode_fn(*next(batches))
+                content_feats, stats = encoded
+                loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats))
                 dt = time.perf_counter() - t0
                 self.state.step += 1
                 self.state.elapsed_s += dt
@@ -175,8 +205,6 @@ class Trainer:
                 if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
-                if self.state.step >= cfg.steps:
-                    break
         except KeyboardInterrupt:
             bar.write("interrupted: saving a checkpoint")
             self.save_checkpoint()

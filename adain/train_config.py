@@ -22,6 +22,8 @@ class TrainConfig:
     lr: float = 1e-4
     lr_decay: float = 5e-5  # lr / (1 + decay * step), as in the reference implementation
     width: float = 0.5  # decoder width multiplier (1 = the paper's decoder)
+    ema: float = 0.99  # momentum of the moving average of the decoder weights that is validated and shipped (0: off)
+    reuse: int = 1  # steps per encoded batch (styles rotated between them); saves the encoder pass on the inputs
     precision: str = "float32"  # or "mixed_bfloat16" (faster on CPUs with AVX-512 BF16)
     seed: int = 0
     val_count: int = 8  # content and style images held out (never trained on)

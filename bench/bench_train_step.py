@@ -3,7 +3,9 @@
     python bench/bench_train_step.py [crop width precision ...]   # writes bench/results/train_step.json
 
 Each configuration runs in a fresh process (the precision policy is global): 1 warm-up step
-(graph tracing) then the median of 2 steps on random images.
+(graph tracing) then the median of 2 steps on random images. A step is split as training runs it:
+the encoder's forward pass on the 8 content + 8 style crops (which `--reuse K` does once per K steps),
+then the decoder's forward/backward with the encoder's forward/backward on its output.
 """
 
 from __future__ import annotations
@@ -25,31 +27,41 @@ def one(crop: int, width: float, precision: str) -> dict:
     import numpy as np
 
     from adain import autodiff
+    from adain.adain_op import adain
     from adain.decoder import build_decoder
     from adain.encoder import build_encoder
-    from adain.evaluate import adain_losses
-    from adain.vgg_spec import STYLE_LAYERS
+    from adain.evaluate import decoder_losses, encode_pairs
+    from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
 
     keras.mixed_precision.set_global_policy(precision)
     enc, dec = build_encoder(STYLE_LAYERS), build_decoder(width)
     opt = keras.optimizers.Adam(1e-4)
     opt.build(dec.trainable_variables)
 
-    def step(c, s):
-        loss, _, grads = autodiff.value_and_grad(lambda: adain_losses(enc, dec, c, s, 10.0), dec.trainable_variables)
+    def step(feats, stats):  # as in train.Trainer: everything after the encoder's pass on the inputs
+        t = adain(feats, *stats[CONTENT_LAYER])
+        loss, _, grads = autodiff.value_and_grad(lambda: decoder_losses(enc, dec, t, stats, 10.0), dec.trainable_variables)
         opt.apply(grads, dec.trainable_variables)
         return loss
 
-    fn = autodiff.compile_fn(step)
+    encode_fn = autodiff.compile_fn(lambda c, s: encode_pairs(enc, c, s))
+    step_fn = autodiff.compile_fn(step)
     rng = np.random.default_rng(0)
     c, s = (rng.uniform(0, 255, (8, crop, crop, 3)).astype("float32") for _ in range(2))
-    times = []
+    enc_times, step_times = [], []
     for _ in range(3):
         t0 = time.perf_counter()
-        float(fn(c, s))
-        times.append(time.perf_counter() - t0)
-    return {"crop": crop, "width": width, "precision": precision, "batch": 8, "first_step_s": round(times[0], 2),
-            "step_s": round(float(np.median(times[1:])), 2), "decoder_params": dec.count_params()}
+        feats, stats = encode_fn(c, s)
+        keras.ops.convert_to_numpy(feats)
+        t1 = time.perf_counter()
+        float(step_fn(feats, stats))
+        enc_times.append(t1 - t0)
+        step_times.append(time.perf_counter() - t1)
+    encode_s, rest_s = float(np.median(enc_times[1:])), float(np.median(step_times[1:]))
+    return {"crop": crop, "width": width, "precision": precision, "batch": 8,
+            "first_step_s": round(enc_times[0] + step_times[0], 2), "step_s": round(encode_s + rest_s, 2),
+            "encode_inputs_s": round(encode_s, 2), "decoder_and_output_encoder_s": round(rest_s, 2),
+            "decoder_params": dec.count_params()}
 
 
 def main() -> None:

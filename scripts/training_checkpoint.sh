@@ -5,7 +5,8 @@
 #   scripts/training_checkpoint.sh resume   # weights/training/ -> runs/main (if absent), then train in the background
 #   scripts/training_checkpoint.sh stop     # SIGTERM: the run writes a checkpoint of its last step and exits
 #
-# The optimizer state (optimizer.npz, 9 MB) is not committed: a run restored from git restarts Adam's
+# The weights' moving average (ema_decoder.npz) is committed with the checkpoint; it is what gets validated
+# and shipped. The optimizer state (optimizer.npz, 9 MB) is not committed: a run restored from git restarts Adam's
 # moments (the step count and learning-rate schedule continue). The data order continues exactly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ SAVED=weights/training
 case "${1:-}" in
   save)
     mkdir -p "$SAVED"
-    cp "$RUN/decoder.npz" "$RUN/state.json" "$RUN/log.csv" "$RUN/val.csv" "$SAVED/"
+    cp "$RUN/decoder.npz" "$RUN/ema_decoder.npz" "$RUN/state.json" "$RUN/log.csv" "$RUN/val.csv" "$SAVED/"
     cp "$RUN/best_decoder.npz" weights/decoder.npz
     python - <<'PY'
 from PIL import Image
@@ -29,7 +30,7 @@ PY
     fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
       --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr 3e-4 --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
-      --resume >> runs/main.log 2>&1 &
+      --ema 0.99 --reuse "${REUSE:-1}" --resume >> runs/main.log 2>&1 &
     echo "training in the background (pid $!), log: runs/main.log";;
   stop)
     pkill -TERM -f "adain train .*--out $RUN " || { echo "no training running" >&2; exit 1; }

@@ -37,3 +37,23 @@ def test_runtimes_score_alike(fixtures, tiny_decoder_path, tmp_path, monkeypatch
     keras_row, onnx_row = (score_files(pair, tiny_decoder_path, 64, rt)[0] for rt in ("keras", "onnx"))
     assert onnx_row["content_loss"] == pytest.approx(keras_row["content_loss"], rel=0.02)
     assert onnx_row["style_loss"] == pytest.approx(keras_row["style_loss"], rel=0.02)
+
+
+def test_grid_scores_are_the_means_over_every_pairing(content_arr, style_arr, tiny_decoder_path):
+    """evaluate_grid encodes each input once; its scores equal pair-by-pair AdaIN losses, averaged."""
+    import numpy as np
+
+    from adain.decoder import load_decoder
+    from adain.encoder import build_encoder
+    from adain.evaluate import adain_losses, evaluate_grid, summarize
+    from adain.vgg_spec import STYLE_LAYERS
+
+    encoder, decoder = build_encoder(STYLE_LAYERS), load_decoder(tiny_decoder_path)
+    contents = np.stack([content_arr[:48, :48], content_arr[-48:, -48:]])
+    styles = np.stack([style_arr[:48, :48], style_arr[-48:, -48:], style_arr[:48, -48:]])
+    scores, outputs = evaluate_grid(encoder, decoder, contents, styles)
+    assert len(scores) == 3 and outputs.shape == (2, 48, 48, 3)
+    pairwise = [adain_losses(encoder, decoder, c[None], s[None])[1] for s in styles for c in contents]
+    assert summarize(scores)["content_loss"] == pytest.approx(np.mean([float(p[0]) for p in pairwise]), rel=1e-4)
+    assert summarize(scores)["style_loss"] == pytest.approx(np.mean([float(p[1]) for p in pairwise]), rel=1e-4)
+    np.testing.assert_allclose(outputs[1], np.asarray(pairwise[3][2])[0], atol=1e-2)  # content 1 x style 1

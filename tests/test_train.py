@@ -58,8 +58,42 @@ def test_training_steps_lower_the_loss(folders, tmp_path):
     """The gradient/optimizer plumbing works: repeated steps on one batch fit it."""
     trainer = Trainer(config(folders, tmp_path / "fit", steps=1, lr=3e-4))
     content, style = trainer.content.batch_at(0), trainer.style.batch_at(0)
-    losses = [float(trainer._step_fn(content, style)[0]) for _ in range(16)]
+    encoded = trainer._encode_fn(content, style)
+    losses = [float(trainer._step_fn(*encoded)[0]) for _ in range(16)]
     assert np.mean(losses[-4:]) < 0.7 * losses[0]
+
+
+def weights(model):
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def test_ema_tracks_the_moving_average_and_is_checkpointed(folders, tmp_path):
+    trainer = Trainer(config(folders, tmp_path / "ema", steps=1, ema=0.75))
+    before = weights(trainer.ema)
+    assert all(np.array_equal(a, b) for a, b in zip(before, weights(trainer.decoder)))  # starts as a copy
+    trainer.fit()
+    after, raw = weights(trainer.ema), weights(trainer.decoder)
+    for old, new, w in zip(before, after, raw):
+        np.testing.assert_allclose(new, 0.75 * old + 0.25 * w, rtol=1e-5, atol=1e-7)
+    assert any(not np.allclose(a, b) for a, b in zip(after, raw))
+    resumed = Trainer(config(folders, tmp_path / "ema", steps=2, ema=0.75), resume=True)
+    assert all(np.array_equal(a, b) for a, b in zip(weights(resumed.ema), after))
+    assert resumed.shipped is resumed.ema
+    assert Trainer(config(folders, tmp_path / "raw", steps=1, ema=0.0)).ema is None
+
+
+def test_reused_encodings_resume_mid_group_exactly(folders, tmp_path):
+    """--reuse 2: step 3 reuses step 2's encoded batch with the styles rolled; stopping after step 3
+    and resuming gives the same weights as running straight through."""
+    straight = Trainer(config(folders, tmp_path / "straight", steps=4, reuse=2, val_every=100))
+    straight.fit()
+    Trainer(config(folders, tmp_path / "split", steps=3, reuse=2, val_every=100)).fit()
+    resumed = Trainer(config(folders, tmp_path / "split", steps=4, reuse=2, val_every=100), resume=True)
+    resumed.fit()
+    for a, b in zip(weights(straight.decoder), weights(resumed.decoder)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="reuse"):
+        Trainer(config(folders, tmp_path / "bad", steps=1, reuse=3))
 
 
 def test_data_order_is_a_function_of_step(folders):
