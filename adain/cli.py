@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--val-count", type=int, default=d["val_count"].default,
                    help="images of each folder held out for validation (default %(default)s)")
     p.add_argument("--checkpoint-minutes", type=float, default=d["checkpoint_minutes"].default)
+    p.add_argument("--plateau-hours", type=float, default=d["plateau_hours"].default,
+                   help="stop when validation improved by less than --min-improvement over the last this many hours "
+                        "of training (default %(default)s: never)")
+    p.add_argument("--min-improvement", type=float, default=d["min_improvement"].default, help="default %(default)s")
     p.add_argument("--init", help="start from these decoder weights")
     p.add_argument("--seed", type=int, default=d["seed"].default)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
@@ -141,7 +145,8 @@ def _run(args: argparse.Namespace) -> None:
         config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
                              style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
                              ema=args.ema, reuse=args.reuse, seed=args.seed, val_count=args.val_count, val_every=args.val_every,
-                             checkpoint_minutes=args.checkpoint_minutes, init=args.init)
+                             checkpoint_minutes=args.checkpoint_minutes,
+                             plateau_hours=args.plateau_hours, min_improvement=args.min_improvement, init=args.init)
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":
         from adain.export import export_tfhub

@@ -199,12 +199,19 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
                 if not np.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
+                flat = False
                 if self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps:
                     val = self.validate()
-                    bar.write(f"step {self.state.step}: validation {val}")
-                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps:
+                    gain = improvement(self.run / "val.csv", cfg.plateau_hours) if cfg.plateau_hours else None
+                    flat = gain is not None and gain < cfg.min_improvement
+                    bar.write(f"step {self.state.step}: validation {val}"
+                              + (f"; {gain:.1%} better than {cfg.plateau_hours:g} h before" if gain is not None else ""))
+                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps or flat:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
+                if flat:
+                    bar.write(f"validation improved by less than {cfg.min_improvement:.0%} in {cfg.plateau_hours:g} h: stopping")
+                    break
         except KeyboardInterrupt:
             bar.write("interrupted: saving a checkpoint")
             self.save_checkpoint()
@@ -221,6 +228,21 @@ class Trainer:
     @property
     def skipped(self) -> set[Path]:
         return self.content.skipped | self.style.skipped
+
+
+def improvement(val_csv: Path, hours: float) -> float | None:
+    """How much the best validation loss of the last `hours` of training time improves on the best one
+    before them, as a fraction of the latter (None while the validation history is shorter than that)."""
+    if not val_csv.exists():
+        return None
+    val = np.genfromtxt(val_csv, delimiter=",", names=True, ndmin=1)
+    if val.size < 2:
+        return None
+    cut = val["elapsed_s"][-1] - hours * 3600
+    before, within = val["total_loss"][val["elapsed_s"] <= cut], val["total_loss"][val["elapsed_s"] > cut]
+    if not before.size or not within.size:
+        return None
+    return float((before.min() - within.min()) / before.min())
 
 
 def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, path: Path, thumb: int = 128) -> None:

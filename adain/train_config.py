@@ -30,5 +30,7 @@ class TrainConfig:
     val_size: int = 256
     val_every: int = 500
     checkpoint_minutes: float = 5.0
+    plateau_hours: float = 0.0  # stop when the last this many hours of training improved validation by less than...
+    min_improvement: float = 0.02  # ...this fraction of the best loss before them (0 hours: never stop early)
     init: str | None = None  # start from these decoder weights instead of random
     encoder_weights: str = "shipped"

@@ -30,7 +30,7 @@ PY
     fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
       --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr 3e-4 --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
-      --ema 0.99 --reuse "${REUSE:-1}" --resume >> runs/main.log 2>&1 &
+      --ema 0.99 --reuse "${REUSE:-1}" --plateau-hours 2 --resume >> runs/main.log 2>&1 &
     echo "training in the background (pid $!), log: runs/main.log";;
   stop)
     pkill -TERM -f "adain train .*--out $RUN " || { echo "no training running" >&2; exit 1; }

@@ -175,3 +175,30 @@ def test_sigterm_saves_a_checkpoint_of_the_last_step(folders, tmp_path):
     state = json.loads((run / "state.json").read_text())["state"]
     assert state["step"] >= 3
     assert state["step"] == len(read_log(run))
+
+
+def test_improvement_compares_the_last_hours_with_the_best_before(tmp_path):
+    from adain.train import improvement
+
+    path = tmp_path / "val.csv"
+    path.write_text("step,elapsed_s,content_loss,style_loss,total_loss\n"
+                    "0,0,9,9,100\n100,3600,9,9,50\n200,7200,9,9,60\n300,10800,9,9,49\n")
+    assert improvement(path, 2.0) == pytest.approx(0.02)  # best 49 in the last 2 h vs best 50 before
+    assert improvement(path, 1.0) == pytest.approx(0.02)
+    assert improvement(path, 0.5) == pytest.approx(0.02)
+    assert improvement(path, 3.0) == pytest.approx(0.51)  # vs the untrained 100
+    assert improvement(path, 4.0) is None  # history shorter than the window
+    path.write_text("step,elapsed_s,content_loss,style_loss,total_loss\n0,0,9,9,100\n100,3600,9,9,101\n")
+    assert improvement(path, 0.5) == pytest.approx(-0.01)
+
+
+def test_a_flat_validation_curve_stops_the_run(folders, tmp_path):
+    """With an improvement no run can make (100 %) over a tiny window, training stops at the first
+    validation that has history before the window, with a checkpoint there."""
+    import json
+
+    run = tmp_path / "flat"
+    trainer = Trainer(config(folders, run, steps=50, val_every=2, plateau_hours=1e-9, min_improvement=1.0))
+    trainer.fit()
+    assert trainer.state.step == 2
+    assert json.loads((run / "state.json").read_text())["state"]["step"] == 2
