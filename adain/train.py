@@ -23,8 +23,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from adain import autodiff
-from adain.data import CropSampler, center_crop, list_images, split_holdout
 from adain.adain_op import adain
+from adain.data import CropSampler, center_crop, list_images, split_holdout
 from adain.decoder import build_decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize
@@ -166,6 +166,15 @@ class Trainer:
         plot_losses(self.run)
         return summary
 
+    def _validate_is_flat(self, bar: tqdm) -> bool:
+        """Validate and report; True when validation has plateaued (config.plateau_hours)."""
+        cfg = self.config
+        val = self.validate()
+        gain = improvement(self.run / "val.csv", cfg.plateau_hours) if cfg.plateau_hours else None
+        bar.write(f"step {self.state.step}: validation {val}"
+                  + (f"; {gain:.1%} better than {cfg.plateau_hours:g} h before" if gain is not None else ""))
+        return gain is not None and gain < cfg.min_improvement
+
     # ---- the loop ----------------------------------------------------------------------------
     def fit(self) -> TrainState:
         cfg = self.config
@@ -199,13 +208,7 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
                 if not np.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
-                flat = False
-                if self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps:
-                    val = self.validate()
-                    gain = improvement(self.run / "val.csv", cfg.plateau_hours) if cfg.plateau_hours else None
-                    flat = gain is not None and gain < cfg.min_improvement
-                    bar.write(f"step {self.state.step}: validation {val}"
-                              + (f"; {gain:.1%} better than {cfg.plateau_hours:g} h before" if gain is not None else ""))
+                flat = (self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps) and self._validate_is_flat(bar)
                 if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps or flat:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
