@@ -3,11 +3,13 @@
 `value_and_grad(loss_fn, variables)` runs `loss_fn()` -> (loss, aux) and returns
 (loss, aux, grads w.r.t. `variables`), on TensorFlow, PyTorch or JAX.
 `compile_fn(fn)` makes a step function fast where the backend can (tf.function on TensorFlow).
+`no_grad()` is a context for evaluation: PyTorch would otherwise record every op for a backward pass.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import contextlib
+from typing import Callable, ContextManager, Sequence
 
 import keras
 
@@ -26,7 +28,7 @@ def value_and_grad(loss_fn: Callable, variables: Sequence[keras.Variable]):
         with torch.enable_grad():
             loss, aux = loss_fn()
             grads = torch.autograd.grad(loss, [v.value for v in variables])
-        return loss.detach(), aux, list(grads)
+        return loss.detach(), keras.tree.map_structure(lambda x: x.detach(), aux), list(grads)
     if backend == "jax":
         import jax
 
@@ -46,3 +48,12 @@ def compile_fn(fn: Callable) -> Callable:
 
         return tf.function(fn, reduce_retracing=True)
     return fn
+
+
+def no_grad() -> ContextManager:
+    """No autodiff bookkeeping inside (PyTorch); TensorFlow and JAX only differentiate on request."""
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()
+    return contextlib.nullcontext()
