@@ -102,8 +102,8 @@ class Trainer:
                     var.assign(opt[f"v{i}"])
         else:
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
-        self._encode_fn = autodiff.compile_fn(lambda content, style: encode_pairs(self.encoder, content, style))
-        self._step_fn = autodiff.compile_fn(self._train_step)
+        self._encode_fn = autodiff.compile_fn(lambda content, style: encode_pairs(self.encoder, content, style), jit=True)
+        self._step_fn = autodiff.compile_fn(self._train_step, jit=True)
         self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr))
 
     @property

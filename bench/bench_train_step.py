@@ -1,6 +1,7 @@
 """Cost of one decoder training step (batch 8) for the recipes we considered, on this machine.
 
-    python bench/bench_train_step.py [crop width precision ...]   # writes bench/results/train_step.json
+    python bench/bench_train_step.py                              # all CONFIGS -> bench/results/train_step.json
+    python bench/bench_train_step.py 256 0.5 float32 xla|graph    # one configuration, printed
 
 Each configuration runs in a fresh process (the precision policy is global): 1 warm-up step
 (graph tracing) then the median of 2 steps on random images. A step is split as training runs it:
@@ -19,10 +20,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-CONFIGS = [(128, 1.0, "float32"), (128, 0.5, "float32"), (128, 0.5, "mixed_bfloat16"), (256, 0.5, "float32")]
+CONFIGS = [(128, 1.0, "float32", True), (128, 0.5, "float32", True), (128, 0.5, "mixed_bfloat16", True),
+           (256, 0.5, "float32", False), (256, 0.5, "float32", True), (256, 1.0, "float32", True)]
 
 
-def one(crop: int, width: float, precision: str) -> dict:
+def one(crop: int, width: float, precision: str, xla: bool) -> dict:
     import keras
     import numpy as np
 
@@ -44,8 +46,8 @@ def one(crop: int, width: float, precision: str) -> dict:
         opt.apply(grads, dec.trainable_variables)
         return loss
 
-    encode_fn = autodiff.compile_fn(lambda c, s: encode_pairs(enc, c, s))
-    step_fn = autodiff.compile_fn(step)
+    encode_fn = autodiff.compile_fn(lambda c, s: encode_pairs(enc, c, s), jit=xla)
+    step_fn = autodiff.compile_fn(step, jit=xla)
     rng = np.random.default_rng(0)
     c, s = (rng.uniform(0, 255, (8, crop, crop, 3)).astype("float32") for _ in range(2))
     enc_times, step_times = [], []
@@ -58,24 +60,25 @@ def one(crop: int, width: float, precision: str) -> dict:
         enc_times.append(t1 - t0)
         step_times.append(time.perf_counter() - t1)
     encode_s, rest_s = float(np.median(enc_times[1:])), float(np.median(step_times[1:]))
-    return {"crop": crop, "width": width, "precision": precision, "batch": 8,
+    return {"crop": crop, "width": width, "precision": precision, "xla": xla, "batch": 8,
             "first_step_s": round(enc_times[0] + step_times[0], 2), "step_s": round(encode_s + rest_s, 2),
             "encode_inputs_s": round(encode_s, 2), "decoder_and_output_encoder_s": round(rest_s, 2),
             "decoder_params": dec.count_params()}
 
 
 def main() -> None:
-    if len(sys.argv) == 4:
-        print(json.dumps(one(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3])))
+    if len(sys.argv) == 5:
+        print(json.dumps(one(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4] == "xla")))
         return
     from machine import machine
 
     rows = []
-    for crop, width, precision in CONFIGS:
-        proc = subprocess.run([sys.executable, __file__, str(crop), str(width), precision], capture_output=True,
+    for crop, width, precision, xla in CONFIGS:
+        proc = subprocess.run([sys.executable, __file__, str(crop), str(width), precision, "xla" if xla else "graph"],
+                              capture_output=True,
                               text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else
-                    {"crop": crop, "width": width, "precision": precision, "error": proc.stderr.strip()[-300:]})
+                    {"crop": crop, "width": width, "precision": precision, "xla": xla, "error": proc.stderr.strip()[-300:]})
         print(rows[-1], flush=True)
     out = ROOT / "bench" / "results" / "train_step.json"
     out.write_text(json.dumps({"machine": machine(), "steps": rows}, indent=1) + "\n")
