@@ -9,8 +9,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from adain.vgg_spec import CAFFE_MEAN_BGR, RELU_LAYERS, VGG_CHANNELS, conv_layers_up_to
 from adain import vgg_weights
+from adain.vgg_spec import CAFFE_MEAN_BGR, RELU_LAYERS, VGG_CHANNELS, conv_layers_up_to
 
 CHANNEL_MEANS_PATH = vgg_weights.SHIPPED_VGG_WEIGHTS.with_name("vgg19_channel_means.npz")
 _MEAN_FLOOR = 0.05  # channels almost never active are divided by at least this fraction of the layer median

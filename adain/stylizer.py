@@ -18,8 +18,8 @@ from adain import color, onnx_runtime
 from adain.adain_op import adain, channel_stats
 from adain.decoder import load_decoder
 from adain.encoder import build_encoder
-from adain.tiling import tiled_map
 from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
+from adain.tiling import tiled_map
 from adain.vgg_spec import CONTENT_LAYER
 
 SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "weights" / "decoder.npz"

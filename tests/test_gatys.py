@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from keras import ops
 
 from adain import optimize
-from adain.losses import gram_matrix, moment_style_loss, total_variation
 from adain.adain_op import channel_stats
-from keras import ops
+from adain.losses import gram_matrix, moment_style_loss, total_variation
 
 
 def test_loss_functions_known_values():

@@ -4,10 +4,10 @@ import io
 
 import numpy as np
 import pytest
+from corpus import png_bomb
 from PIL import Image
 
 from adain.image_io import ImageError, fit_size, load_image
-from corpus import png_bomb
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from corpus import EXPECT_OK, make_corpus
 
 from adain import ImageError
 from adain.cli import main
-from corpus import EXPECT_OK, make_corpus
 
 
 @pytest.fixture(scope="module")
