@@ -31,7 +31,8 @@ def _name(file: str) -> str:
 
 def print_validation_tables() -> None:
     for path in sorted((ROOT / "weights" / "training").glob("val*.csv")):
-        print(f"\n{path.relative_to(ROOT)}:\n| step | content loss | style loss | total (content + 10·style) |\n| --- | --- | --- | --- |")
+        print(f"\n{path.relative_to(ROOT)}:")
+        print("| step | content loss | style loss | total (content + 10·style) |\n| --- | --- | --- | --- |")
         with path.open() as f:
             for row in csv.DictReader(f):
                 print(f"| {row['step']} | {float(row['content_loss']):.3f} | {float(row['style_loss']):.3f} "
