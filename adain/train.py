@@ -38,6 +38,19 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 content_feats, target_stats, style_weight: float):
+    """One optimizer step of the decoder on encoded inputs (see evaluate.encode_pairs): AdaIN targets,
+    losses, gradients, update. Returns (total loss, content loss, style loss)."""
+    variables = decoder.trainable_variables
+    t = adain(content_feats, *target_stats[CONTENT_LAYER])
+    loss, (lc, ls, _), grads = autodiff.value_and_grad(
+        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight), variables
+    )
+    optimizer.apply(grads, variables)
+    return loss, lc, ls
+
+
 @dataclass
 class TrainState:
     step: int = 0
@@ -76,10 +89,6 @@ class Trainer:
         self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
         self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
 
-        if not 1 <= config.reuse <= config.batch:
-            raise ValueError(f"reuse must be between 1 and the batch size ({config.batch}), got {config.reuse}")
-        if not 0 <= config.ema < 1:
-            raise ValueError(f"ema must be in [0, 1), got {config.ema}")
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         if has_checkpoint:
             self.decoder = load_decoder(self.run / "decoder.npz")
@@ -112,17 +121,12 @@ class Trainer:
         return self.ema or self.decoder
 
     def _train_step(self, content_feats, target_stats):
-        variables = self.decoder.trainable_variables
-        t = adain(content_feats, *target_stats[CONTENT_LAYER])
-        loss, (lc, ls, _), grads = autodiff.value_and_grad(
-            lambda: decoder_losses(self.encoder, self.decoder, t, target_stats, self.config.style_weight), variables
-        )
-        self.optimizer.apply(grads, variables)
+        losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats, self.config.style_weight)
         if self.ema is not None:
             m = self.config.ema
-            for avg, var in zip(self.ema.trainable_variables, variables):
+            for avg, var in zip(self.ema.trainable_variables, self.decoder.trainable_variables):
                 avg.assign(m * avg + (1 - m) * ops.stop_gradient(var))
-        return loss, lc, ls
+        return losses
 
     # ---- checkpoints and logs -------------------------------------------------------------
     def save_checkpoint(self) -> None:

@@ -34,3 +34,9 @@ class TrainConfig:
     min_improvement: float = 0.02  # ...this fraction of the best loss before them (0 hours: never stop early)
     init: str | None = None  # start from these decoder weights instead of random
     encoder_weights: str = "shipped"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.reuse <= self.batch:
+            raise ValueError(f"reuse must be between 1 and the batch size ({self.batch}), got {self.reuse}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")

@@ -29,25 +29,19 @@ def one(crop: int, width: float, precision: str, xla: bool) -> dict:
     import numpy as np
 
     from adain import autodiff
-    from adain.adain_op import adain
     from adain.decoder import build_decoder
     from adain.encoder import build_encoder
-    from adain.evaluate import decoder_losses, encode_pairs
-    from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
+    from adain.evaluate import encode_pairs
+    from adain.train import decoder_step
+    from adain.vgg_spec import STYLE_LAYERS
 
     keras.mixed_precision.set_global_policy(precision)
     enc, dec = build_encoder(STYLE_LAYERS), build_decoder(width)
     opt = keras.optimizers.Adam(1e-4)
     opt.build(dec.trainable_variables)
 
-    def step(feats, stats):  # as in train.Trainer: everything after the encoder's pass on the inputs
-        t = adain(feats, *stats[CONTENT_LAYER])
-        loss, _, grads = autodiff.value_and_grad(lambda: decoder_losses(enc, dec, t, stats, 10.0), dec.trainable_variables)
-        opt.apply(grads, dec.trainable_variables)
-        return loss
-
     encode_fn = autodiff.compile_fn(lambda c, s: encode_pairs(enc, c, s), jit=xla)
-    step_fn = autodiff.compile_fn(step, jit=xla)
+    step_fn = autodiff.compile_fn(lambda feats, stats: decoder_step(enc, dec, opt, feats, stats, 10.0)[0], jit=xla)
     rng = np.random.default_rng(0)
     c, s = (rng.uniform(0, 255, (8, crop, crop, 3)).astype("float32") for _ in range(2))
     enc_times, step_times = [], []
