@@ -167,7 +167,7 @@ class Trainer:
         if summary["total_loss"] < self.state.best_val:
             self.state.best_val = summary["total_loss"]
             save_decoder(self.shipped, self.run / "best_decoder.npz", dtype="float16")
-        plot_losses(self.run)
+        plot_losses(self.run, self.config.plateau_hours)
         return summary
 
     def _validate_is_flat(self, bar: tqdm) -> bool:
@@ -262,14 +262,15 @@ def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, pat
     grid.save(path)
 
 
-def plot_losses(run: Path) -> None:
-    """loss_curve.png: training loss (smoothed) and validation loss against step."""
+def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
+    """loss_curve.png: training loss (smoothed) and validation loss against step; beside it validation
+    against hours of training with its running best, which is what the plateau stop judges."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    fig, (ax, ax_h) = plt.subplots(1, 2, figsize=(10, 3.5), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     log = np.genfromtxt(run / "log.csv", delimiter=",", names=True, ndmin=1) if (run / "log.csv").exists() else None
     if log is not None and log.size:
         k = max(1, min(50, log.size // 10))
@@ -278,11 +279,20 @@ def plot_losses(run: Path) -> None:
     if (run / "val.csv").exists():
         val = np.genfromtxt(run / "val.csv", delimiter=",", names=True, ndmin=1)
         ax.plot(val["step"], val["total_loss"], "o-", label="validation", ms=3)
+        hours = val["elapsed_s"] / 3600
+        ax_h.plot(hours, val["total_loss"], "o-", color="C1", ms=3, label="validation")
+        ax_h.step(hours, np.minimum.accumulate(val["total_loss"]), "--", where="post", color="k", lw=1, label="best so far")
+        gain = improvement(run / "val.csv", plateau_hours) if plateau_hours else None
+        if gain is not None:
+            ax_h.set_title(f"best of the last {plateau_hours:g} h: {gain:.1%} below the best before", fontsize=9)
+        ax_h.legend()
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("content + λ·style loss")
     ax.legend()
-    ax.grid(alpha=0.3)
+    ax_h.set_xlabel("hours of training (step time)")
+    for a in (ax, ax_h):
+        a.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(run / "loss_curve.png")
     plt.close(fig)
