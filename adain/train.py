@@ -242,7 +242,11 @@ def improvement(val_csv: Path, hours: float) -> float | None:
     before them, as a fraction of the latter (None while the validation history is shorter than that)."""
     if not val_csv.exists():
         return None
-    val = np.genfromtxt(val_csv, delimiter=",", names=True, ndmin=1)
+    return _gain(np.genfromtxt(val_csv, delimiter=",", names=True, ndmin=1), hours)
+
+
+def _gain(val: np.ndarray, hours: float) -> float | None:
+    """`improvement` of validation rows already read (columns elapsed_s and total_loss)."""
     if val.size < 2:
         return None
     cut = val["elapsed_s"][-1] - hours * 3600
@@ -282,7 +286,7 @@ def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
         hours = val["elapsed_s"] / 3600
         ax_h.plot(hours, val["total_loss"], "o-", color="C1", ms=3, label="validation")
         ax_h.step(hours, np.minimum.accumulate(val["total_loss"]), "--", where="post", color="k", lw=1, label="best so far")
-        gain = improvement(run / "val.csv", plateau_hours) if plateau_hours else None
+        gain = _gain(val, plateau_hours) if plateau_hours else None
         if gain is not None:
             ax_h.set_title(f"best of the last {plateau_hours:g} h: {gain:.1%} below the best before", fontsize=9)
         ax_h.legend()
