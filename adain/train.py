@@ -266,9 +266,23 @@ def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, pat
     grid.save(path)
 
 
+def recipe_changes(history: list) -> list[tuple[int, float, str]]:
+    """(step, hours of training, label) where a resumed segment of `TrainState.history` changed the crop
+    size or the learning rate, so that the loss curve shows why it bends there."""
+    changes = []
+    for prev, seg in zip(history, history[1:]):
+        labels = [f"{seg[2]}² crops"] if seg[2] != prev[2] else []
+        if len(prev) > 5 and len(seg) > 5 and seg[5] != prev[5]:  # early checkpoints did not record the lr
+            labels.append(f"lr {seg[5]:g}")
+        if labels:
+            changes.append((int(seg[0]), seg[1] / 3600, ", ".join(labels)))
+    return changes
+
+
 def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
     """loss_curve.png: training loss (smoothed) and validation loss against step; beside it validation
-    against hours of training with its running best, which is what the plateau stop judges."""
+    against hours of training with its running best, which is what the plateau stop judges. Dotted
+    lines mark where the recipe changed (`recipe_changes`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -290,6 +304,14 @@ def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
         if gain is not None:
             ax_h.set_title(f"best of the last {plateau_hours:g} h: {gain:.1%} below the best before", fontsize=9)
         ax_h.legend()
+    state = run / "state.json"
+    for step, hours, label in recipe_changes(json.loads(state.read_text())["state"]["history"] if state.exists() else []):
+        for a, x in ((ax, step), (ax_h, hours)):
+            lo, hi = a.get_xlim()
+            if lo <= x <= hi:  # the hours panel starts with the validation curve
+                a.axvline(x, ls=":", color="grey", lw=1)
+                a.annotate(label, (x, 1), xycoords=("data", "axes fraction"), xytext=(-2, -10), textcoords="offset points",
+                           fontsize=7, color="grey", ha="right")
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("content + λ·style loss")

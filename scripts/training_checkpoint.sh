@@ -13,20 +13,22 @@ cd "$(dirname "$0")/.."
 RUN=runs/main
 SAVED=weights/training
 PLATEAU_HOURS=2  # stop when validation improved < 2 % over this many hours of training (issue #4)
+# Learning rate: 3e-4 for steps 414-3602, then annealed to the paper's 1e-4 (both decayed by 1 / (1 + 5e-5 * step)).
 case "${1:-}" in
   save)
     mkdir -p "$SAVED"
     cp "$RUN/decoder.npz" "$RUN/ema_decoder.npz" "$RUN/state.json" "$RUN/log.csv" "$RUN/val.csv" "$SAVED/"
     cp "$RUN/best_decoder.npz" weights/decoder.npz
-    python - "$PLATEAU_HOURS" <<'PY'
+    python - "$RUN" "$PLATEAU_HOURS" <<'PY'
 import sys
 from pathlib import Path
 from PIL import Image
 from adain.train import plot_losses
-plot_losses(Path("runs/main"), float(sys.argv[1]))  # redrawn with this code's plot (a long run keeps the code it started with)
-grid = Image.open("runs/main/val_grid.png")
+run = Path(sys.argv[1])
+plot_losses(run, float(sys.argv[2]))  # redrawn with this code's plot (a long run keeps the code it started with)
+grid = Image.open(run / "val_grid.png")
 grid.resize((grid.width * 3 // 4, grid.height * 3 // 4), Image.LANCZOS).save("weights/val_grid.png", optimize=True)
-Image.open("runs/main/loss_curve.png").save("weights/loss_curve.png", optimize=True)
+Image.open(run / "loss_curve.png").save("weights/loss_curve.png", optimize=True)
 PY
     echo "saved $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])") steps to $SAVED and weights/";;
   resume)
@@ -34,7 +36,7 @@ PY
       mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/" && cp weights/decoder.npz "$RUN/best_decoder.npz"
     fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
-      --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr 3e-4 --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
+      --steps 100000 --batch 8 --crop "${CROP:-256}" --width 0.5 --lr "${LR:-1e-4}" --val-every "${VAL_EVERY:-50}" --checkpoint-minutes 4 \
       --ema 0.99 --reuse "${REUSE:-1}" --plateau-hours "$PLATEAU_HOURS" --resume >> runs/main.log 2>&1 &
     echo "training in the background (pid $!), log: runs/main.log";;
   stop)

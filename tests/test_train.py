@@ -192,6 +192,16 @@ def test_improvement_compares_the_last_hours_with_the_best_before(tmp_path):
     assert improvement(path, 0.5) == pytest.approx(-0.01)
 
 
+def test_recipe_changes_mark_where_crop_or_lr_changed():
+    from adain.train import recipe_changes
+
+    history = [[0, 0.0, 128, 8, "float32"], [400, 3600.0, 128, 8, "float32", 3e-4],  # first segment: no lr recorded
+               [900, 7200.0, 256, 8, "float32", 3e-4], [950, 9000.0, 256, 8, "float32", 3e-4],
+               [990, 10800.0, 128, 8, "float32", 1e-4]]
+    assert recipe_changes(history) == [(900, 2.0, "256² crops"), (990, 3.0, "128² crops, lr 0.0001")]
+    assert recipe_changes(history[:1]) == []
+
+
 def test_a_flat_validation_curve_stops_the_run(folders, tmp_path):
     """With an improvement no run can make (100 %) over a tiny window, training stops at the first
     validation that has history before the window, with a checkpoint there."""
