@@ -167,7 +167,7 @@ class Trainer:
         if summary["total_loss"] < self.state.best_val:
             self.state.best_val = summary["total_loss"]
             save_decoder(self.shipped, self.run / "best_decoder.npz", dtype="float16")
-        plot_losses(self.run, self.config.plateau_hours)
+        plot_losses(self.run, self.config.plateau_hours, self.state.history)
         return summary
 
     def _validate_is_flat(self, bar: tqdm) -> bool:
@@ -279,10 +279,11 @@ def recipe_changes(history: list) -> list[tuple[int, float, str]]:
     return changes
 
 
-def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
+def plot_losses(run: Path, plateau_hours: float = 0.0, history: list | None = None) -> None:
     """loss_curve.png: training loss (smoothed) and validation loss against step; beside it validation
     against hours of training with its running best, which is what the plateau stop judges. Dotted
-    lines mark where the recipe changed (`recipe_changes`)."""
+    lines mark where the recipe changed (`recipe_changes` of `history`, by default the run's checkpointed
+    one; a running trainer passes its own, which already holds the current segment)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -305,7 +306,9 @@ def plot_losses(run: Path, plateau_hours: float = 0.0) -> None:
             ax_h.set_title(f"best of the last {plateau_hours:g} h: {gain:.1%} below the best before", fontsize=9)
         ax_h.legend()
     state = run / "state.json"
-    for step, hours, label in recipe_changes(json.loads(state.read_text())["state"]["history"] if state.exists() else []):
+    if history is None:
+        history = json.loads(state.read_text())["state"]["history"] if state.exists() else []
+    for step, hours, label in recipe_changes(history):
         for a, x in ((ax, step), (ax_h, hours)):
             lo, hi = a.get_xlim()
             if lo <= x <= hi:  # the hours panel starts with the validation curve

@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=runs/main
 SAVED=weights/training
+checkpoint_step() { python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])"; }
 PLATEAU_HOURS=2  # stop when validation improved < 2 % over this many hours of training (issue #4)
 # Learning rate: 3e-4 for steps 414-3602, then annealed to the paper's 1e-4 (both decayed by 1 / (1 + 5e-5 * step)).
 case "${1:-}" in
@@ -30,7 +31,7 @@ grid = Image.open(run / "val_grid.png")
 grid.resize((grid.width * 3 // 4, grid.height * 3 // 4), Image.LANCZOS).save("weights/val_grid.png", optimize=True)
 Image.open(run / "loss_curve.png").save("weights/loss_curve.png", optimize=True)
 PY
-    echo "saved $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])") steps to $SAVED and weights/";;
+    echo "saved $(checkpoint_step) steps to $SAVED and weights/";;
   resume)
     if [ ! -f "$RUN/state.json" ]; then
       mkdir -p "$RUN" && cp "$SAVED"/* "$RUN/" && cp weights/decoder.npz "$RUN/best_decoder.npz"
@@ -42,6 +43,6 @@ PY
   stop)
     pkill -TERM -f "adain train .*--out $RUN " || { echo "no training running" >&2; exit 1; }
     while pgrep -f "adain train .*--out $RUN " > /dev/null; do sleep 1; done
-    echo "stopped; checkpoint at step $(python -c "import json; print(json.load(open('$RUN/state.json'))['state']['step'])")";;
+    echo "stopped; checkpoint at step $(checkpoint_step)";;
   *) echo "usage: $0 save|resume|stop" >&2; exit 2;;
 esac
