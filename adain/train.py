@@ -58,6 +58,11 @@ class TrainState:
     best_val: float = float("inf")
     history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision, lr)] segments
 
+    @classmethod
+    def load(cls, run: Path) -> TrainState:
+        """The state of the checkpoint in `run` (its state.json, written by `Trainer.save_checkpoint`)."""
+        return cls(**json.loads((run / "state.json").read_text())["state"])
+
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
@@ -92,7 +97,7 @@ class Trainer:
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         if has_checkpoint:
             self.decoder = load_decoder(self.run / "decoder.npz")
-            self.state = TrainState(**json.loads((self.run / "state.json").read_text())["state"])
+            self.state = TrainState.load(self.run)
             self._truncate_logs()
         elif config.init:
             self.decoder = load_decoder(config.init)
@@ -305,9 +310,8 @@ def plot_losses(run: Path, plateau_hours: float = 0.0, history: list | None = No
         if gain is not None:
             ax_h.set_title(f"best of the last {plateau_hours:g} h: {gain:.1%} below the best before", fontsize=9)
         ax_h.legend()
-    state = run / "state.json"
     if history is None:
-        history = json.loads(state.read_text())["state"]["history"] if state.exists() else []
+        history = TrainState.load(run).history if (run / "state.json").exists() else []
     for step, hours, label in recipe_changes(history):
         for a, x in ((ax, step), (ax_h, hours)):
             lo, hi = a.get_xlim()
