@@ -70,6 +70,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=d["lr"].default, help="default %(default)s")
     p.add_argument("--width", type=float, default=d["width"].default,
                    help="decoder width multiplier, 1 = the paper's (default %(default)s)")
+    p.add_argument("--multilevel", action="store_true",
+                   help="decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
+    p.add_argument("--identity", type=int, default=d["identity"].default,
+                   help="pairs per batch whose style is the content itself, trained to give it back (default %(default)s)")
+    p.add_argument("--sharp-crops", action="store_true", help="never upsample training crops")
+    p.add_argument("--style-augment", action="store_true",
+                   help="rotate, flip and permute the colours of style crops (new styles from old)")
     p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=d["precision"].default)
     p.add_argument("--ema", type=float, default=d["ema"].default,
                    help="momentum of the weights' moving average, which is validated and shipped; 0 = off (default %(default)s)")
@@ -144,6 +151,8 @@ def _run(args: argparse.Namespace) -> None:
 
         config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
                              style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
+                             multilevel=args.multilevel, identity=args.identity, sharp_crops=args.sharp_crops,
+                             style_augment=args.style_augment,
                              ema=args.ema, reuse=args.reuse, seed=args.seed, val_count=args.val_count, val_every=args.val_every,
                              checkpoint_minutes=args.checkpoint_minutes,
                              plateau_hours=args.plateau_hours, min_improvement=args.min_improvement, init=args.init)

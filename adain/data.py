@@ -50,20 +50,36 @@ def center_crop(img: Image.Image, size: int) -> np.ndarray:
     return np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
 
 
-def random_crop(img: Image.Image, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Rescale so the short side is size x U(1, 2) (the paper's 512->256 ratio at most), crop, maybe flip."""
-    img = _scaled(img, size * rng.uniform(1.0, 2.0) / min(img.size), size, Image.BILINEAR)
+def random_crop(img: Image.Image, size: int, rng: np.random.Generator, sharp: bool = False,
+                augment: bool = False) -> np.ndarray:
+    """Rescale so the short side is size x U(1, 2) (the paper's 512->256 ratio at most), crop, maybe flip.
+
+    sharp: the short side goes to U(size, its own length) instead, so a crop is never upsampled
+        (images smaller than `size` are still enlarged to fit).
+    augment: also rotate by a multiple of 90 degrees and, half the time, permute the colour channels:
+        a new style out of an old one.
+    """
+    short = min(img.size)
+    target = rng.uniform(size, max(size, short)) if sharp else size * rng.uniform(1.0, 2.0)
+    img = _scaled(img, target / short, size, Image.BILINEAR)
     left = int(rng.integers(0, img.width - size + 1))
     top = int(rng.integers(0, img.height - size + 1))
     arr = np.asarray(img.crop((left, top, left + size, top + size)), np.float32)
-    return arr[:, ::-1] if rng.random() < 0.5 else arr
+    arr = arr[:, ::-1] if rng.random() < 0.5 else arr
+    if augment:
+        arr = np.rot90(arr, int(rng.integers(4)))
+        if rng.random() < 0.5:
+            arr = arr[..., rng.permutation(3)]
+    return np.ascontiguousarray(arr)
 
 
 class CropSampler:
     """Random crops from a list of files, batch by step number, prefetched on a background thread."""
 
-    def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4):
+    def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4,
+                 sharp: bool = False, augment: bool = False):
         self.files, self.crop, self.batch, self.seed = files, crop, batch, seed
+        self.sharp, self.augment = sharp, augment
         self.skipped: set[Path] = set()
         self.prefetch = prefetch
         self._lock = threading.Lock()
@@ -74,7 +90,7 @@ class CropSampler:
             if path in self.skipped:
                 continue
             try:
-                return random_crop(load_image(path), self.crop, rng)
+                return random_crop(load_image(path), self.crop, rng, self.sharp, self.augment)
             except ImageError:
                 with self._lock:
                     self.skipped.add(path)

@@ -1,7 +1,12 @@
 """The AdaIN decoder: a mirror of VGG19 up to relu4_1 with nearest upsampling and reflection padding.
 
-Save/load uses an .npz of float16 (or float32) arrays keyed by layer name plus the width, so a
-file is self-describing and loads on any Keras backend.
+A multi-level decoder (`skips=SKIP_LEVELS`) also takes the AdaIN targets at relu3_1, relu2_1 and
+relu1_1, each added through a zero-initialised 1x1 projection where the decoder reaches that layer's
+resolution (as Avatar-Net's decoder does): fine detail need not be re-learned through relu4_1, and a
+new multi-level decoder starts as exactly the single-level one it is initialised from.
+
+Save/load uses an .npz of float16 (or float32) arrays keyed by layer name plus the width and skip
+levels, so a file is self-describing and loads on any Keras backend.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from adain.vgg_spec import VGG_CHANNELS
+from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, VGG_CHANNELS
 
 # (output channels of the paper's decoder before width scaling, upsample after this conv?)
 _DECODER_PLAN = (
@@ -21,6 +26,20 @@ _DECODER_PLAN = (
     (128, False), (64, True),
     (64, False),
 )
+SKIP_LEVELS = ("relu3_1", "relu2_1", "relu1_1")  # the feature each upsampling step of the plan reaches, in order
+SKIP_GAIN = 10.0  # fixed gain of the skip projections: Adam then moves them 10x faster than the trunk
+
+
+def decoder_levels(model: keras.Model) -> tuple[str, ...]:
+    """The encoder layers a decoder reads: relu4_1, then its skip levels (from its inputs)."""
+    inputs = model.input if isinstance(model.input, dict) else {}
+    return (CONTENT_LAYER, *(level for level in SKIP_LEVELS if level in inputs))
+
+
+def decoder_inputs(model: keras.Model, targets: dict):
+    """What to call `model` with, from AdaIN targets keyed by layer: relu4_1 alone, or a dict per level."""
+    levels = decoder_levels(model)
+    return {k: targets[k] for k in levels} if len(levels) > 1 else targets[CONTENT_LAYER]
 
 
 class ReflectionPad(layers.Layer):
@@ -51,36 +70,49 @@ def _conv(channels: int, activation, name: str, **kwargs) -> layers.Conv2D:
     )
 
 
-def build_decoder(width: float = 1.0) -> keras.Model:
+def _feature_input(layer: str) -> keras.KerasTensor:
+    return keras.Input(shape=(None, None, VGG_CHANNELS[RELU_LAYERS[layer]]), name=layer)
+
+
+def build_decoder(width: float = 1.0, skips: tuple[str, ...] = ()) -> keras.Model:
     """Decoder from relu4_1 features (512 channels) to an RGB image in 0-255 (float32).
 
     width scales every hidden layer (1.0 = the paper's decoder, 3.5 M parameters).
+    skips: () for the paper's decoder (one input, relu4_1), or SKIP_LEVELS for the multi-level one
+    (a dict input keyed by layer, relu4_1 plus these).
     """
-    inp = keras.Input(shape=(None, None, VGG_CHANNELS["block4_conv1"]), name="relu4_1")
-    x = inp
+    if tuple(skips) not in ((), SKIP_LEVELS):
+        raise ValueError(f"skips must be () or {SKIP_LEVELS}, got {skips!r}")
+    inputs = {name: _feature_input(name) for name in (CONTENT_LAYER, *skips)}
+    x = inputs[CONTENT_LAYER]
+    levels = iter(skips)
     for i, (channels, upsample) in enumerate(_DECODER_PLAN):
         x = ReflectionPad(name=f"pad{i}")(x)
         x = _conv(max(8, int(round(channels * width))), "relu", f"conv{i}")(x)
         if upsample:
             x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(x)
+            level = next(levels, None)
+            if level:
+                proj = layers.Conv2D(x.shape[-1], 1, kernel_initializer="zeros", name=f"skip_{level}")(inputs[level])
+                x = layers.Add(name=f"add_{level}")([x, layers.Rescaling(SKIP_GAIN, name=f"gain_{level}")(proj)])
     x = ReflectionPad(name="pad_out")(x)
     x = _conv(3, None, "conv_out", dtype="float32")(x)
     out = layers.Rescaling(255.0, name="to_0_255", dtype="float32")(x)
-    model = keras.Model(inp, out, name="adain_decoder")
+    model = keras.Model(inputs if skips else inputs[CONTENT_LAYER], out, name="adain_decoder")
     model.width = width
     return model
 
 
 def copy_decoder(model: keras.Model) -> keras.Model:
-    """A new decoder of the same width holding a copy of `model`'s weights."""
-    copy = build_decoder(model.width)
+    """A new decoder of the same width and levels holding a copy of `model`'s weights."""
+    copy = build_decoder(model.width, decoder_levels(model)[1:])
     copy.set_weights(model.get_weights())
     return copy
 
 
 def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -> None:
     """Write the decoder's weights (and width) to an .npz file."""
-    arrays = {"__width__": np.array(model.width, np.float64)}
+    arrays = {"__width__": np.array(model.width, np.float64), "__skips__": np.array(decoder_levels(model)[1:], str)}
     for layer in model.layers:
         for var in layer.weights:
             arrays[f"{layer.name}/{var.name}"] = np.asarray(ops.convert_to_numpy(var)).astype(dtype)
@@ -91,14 +123,19 @@ def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -
     tmp.replace(path)
 
 
-def load_decoder(path: str | Path) -> keras.Model:
-    """Build a decoder of the saved width and load its weights from `path` (.npz from save_decoder)."""
+def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> keras.Model:
+    """Build a decoder of the saved width and load its weights from `path` (.npz from save_decoder).
+
+    skips: None for the saved levels; SKIP_LEVELS to grow a single-level decoder into a multi-level
+    one whose skip projections start at zero (same output as the saved decoder).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"decoder weights not found: {path}")
     with np.load(path) as data:
-        model = build_decoder(float(data["__width__"]))
+        saved = tuple(data["__skips__"]) if "__skips__" in data else ()
+        model = build_decoder(float(data["__width__"]), saved if skips is None else skips)
         for layer in model.layers:
-            if layer.weights:
+            if layer.weights and not (layer.name.startswith("skip_") and not saved):
                 layer.set_weights([data[f"{layer.name}/{v.name}"].astype(np.float32) for v in layer.weights])
     return model

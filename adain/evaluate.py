@@ -11,8 +11,9 @@ from keras import ops
 
 from adain import autodiff
 from adain.adain_op import adain
-from adain.losses import content_loss, moment_style_loss, style_stats
-from adain.train_config import STYLE_WEIGHT
+from adain.decoder import decoder_inputs, decoder_levels
+from adain.losses import content_loss, identity_loss, moment_style_loss, style_stats
+from adain.train_config import IDENTITY_PIXEL_WEIGHT, STYLE_WEIGHT
 from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
 
 
@@ -26,11 +27,12 @@ def adain_losses(encoder: keras.Model, decoder: keras.Model, content, style, sty
 
 
 def encode_pairs(encoder: keras.Model, content, style):
-    """(content features at relu4_1, the style's statistics): all training needs of the frozen encoder's
-    forward pass on the inputs, so they can be computed once and paired again (see `rotate`)."""
+    """({layer: content features} for STYLE_LAYERS, the style's statistics): all training needs of the
+    frozen encoder's forward pass on the inputs, so they can be computed once and paired again
+    (see `rotate`)."""
     n = ops.shape(content)[0]
     feats = encoder(ops.concatenate([content, style], axis=0))
-    return feats[CONTENT_LAYER][:n], style_stats({k: v[n:] for k, v in feats.items()}, STYLE_LAYERS)
+    return {k: v[:n] for k, v in feats.items()}, style_stats({k: v[n:] for k, v in feats.items()}, STYLE_LAYERS)
 
 
 def rotate(stats: dict, shift: int) -> dict:
@@ -38,23 +40,44 @@ def rotate(stats: dict, shift: int) -> dict:
     return {k: tuple(ops.roll(x, shift, axis=0) for x in v) for k, v in stats.items()}
 
 
+def targets_of(content_feats: dict, target_stats: dict) -> dict:
+    """{layer: AdaIN target} for every layer with both content features and style statistics."""
+    return {k: adain(v, *target_stats[k]) for k, v in content_feats.items() if k in target_stats}
+
+
 def adain_targets(encoder: keras.Model, content, style):
-    """(t, style statistics): the AdaIN target features of the content and the style's moments."""
+    """({layer: AdaIN target}, style statistics) of content and style batches."""
     content_feats, target_stats = encode_pairs(encoder, content, style)
-    return adain(content_feats, *target_stats[CONTENT_LAYER]), target_stats
+    return targets_of(content_feats, target_stats), target_stats
 
 
-def decoder_losses(encoder: keras.Model, decoder: keras.Model, t, target_stats, style_weight: float = STYLE_WEIGHT):
-    """(total loss, (content loss, style loss, decoded images)) of the decoder's output for targets t."""
-    out = decoder(t)
-    lc, ls = image_losses(encoder, out, t, target_stats)
-    return lc + style_weight * ls, (lc, ls, out)
+def decoder_losses(encoder: keras.Model, decoder: keras.Model, t: dict, target_stats, style_weight: float = STYLE_WEIGHT,
+                   identity: tuple | None = None):
+    """(total loss, (content loss, style loss, decoded images)) of the decoder's output for targets t
+    (keyed by layer; a single-level decoder reads relu4_1 only).
+
+    identity: (images, {layer: their features}) when the last len(images) pairs of the batch are a
+    content with itself as the style: the total then includes `losses.identity_loss` of those outputs.
+    """
+    out = decoder(decoder_inputs(decoder, t))
+    feats = encoder(out)
+    lc, ls = _feature_losses(feats, t, target_stats)
+    total = lc + style_weight * ls
+    if identity is not None:
+        images, image_feats = identity
+        k = ops.shape(images)[0]
+        total = total + identity_loss(out[-k:], images, {n: feats[n][-k:] for n in image_feats}, image_feats,
+                                      IDENTITY_PIXEL_WEIGHT)
+    return total, (lc, ls, out)
 
 
-def image_losses(encoder: keras.Model, images, t, target_stats):
+def image_losses(encoder: keras.Model, images, t: dict, target_stats):
     """(content loss, style loss) of `images` against AdaIN targets: how the decoder is judged."""
-    feats = encoder(images)
-    return content_loss(feats[CONTENT_LAYER], t), moment_style_loss(feats, target_stats)
+    return _feature_losses(encoder(images), t, target_stats)
+
+
+def _feature_losses(feats: dict, t: dict, target_stats):
+    return content_loss(feats[CONTENT_LAYER], t[CONTENT_LAYER]), moment_style_loss(feats, target_stats)
 
 
 @dataclass
@@ -72,13 +95,13 @@ def evaluate_grid(encoder: keras.Model, decoder: keras.Model, contents: np.ndarr
     much less noisy for about 4x the cost of the aligned pairs alone.
     """
     with autodiff.no_grad():
-        content_feats = encoder(contents)[CONTENT_LAYER]
+        levels = decoder_levels(decoder)
+        content_feats = {k: v for k, v in encoder(contents).items() if k in levels}
         stats = style_stats(encoder(styles), STYLE_LAYERS)
         scores, outputs = [], []
         for j in range(len(styles)):
             stats_j = {k: (m[j:j + 1], s[j:j + 1]) for k, (m, s) in stats.items()}
-            t = adain(content_feats, *stats_j[CONTENT_LAYER])
-            _, (lc, ls, out) = decoder_losses(encoder, decoder, t, stats_j, style_weight)
+            _, (lc, ls, out) = decoder_losses(encoder, decoder, targets_of(content_feats, stats_j), stats_j, style_weight)
             scores.append(PairScore(float(lc), float(ls)))
             if j < len(contents):
                 outputs.append(np.asarray(ops.convert_to_numpy(out[j])))

@@ -32,6 +32,15 @@ def moment_style_loss(features: Mapping, target_stats: Mapping):
     return total
 
 
+def identity_loss(images, content_images, features: Mapping, content_features: Mapping, pixel_weight: float):
+    """How far a decoder's output for a content used as its own style is from that content: pixel MSE
+    on a 0-1 scale times `pixel_weight`, plus the mean feature MSE over the given layers (SANet's
+    identity loss, Park & Lee 2019). It teaches sharp reconstruction directly."""
+    pixels = mse(ops.cast(images, "float32") / 255.0, ops.cast(content_images, "float32") / 255.0)
+    feats = sum(mse(features[k], content_features[k]) for k in content_features) / len(content_features)
+    return pixel_weight * pixels + feats
+
+
 def gram_matrix(features):
     """(N,H,W,C) -> (N,C,C) Gram matrix normalised by the number of positions."""
     features = ops.cast(features, "float32")

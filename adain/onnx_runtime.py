@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from adain.vgg_spec import CONTENT_LAYER
-
 RUNTIMES = ("keras", "onnx", "onnx-int8")
 INT8_ENCODER = Path(__file__).resolve().parent.parent / "weights" / "vgg19_relu4_1_int8.onnx"
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
@@ -38,37 +36,40 @@ def _require(module: str, extra: str = "onnx"):
 
 
 def export_graph(model, path: str | Path) -> Path:
-    """Write a single-input Keras model as an ONNX graph for one NHWC image of any H, W.
+    """Write a Keras model of NHWC maps as an ONNX graph for one image of any H, W.
 
-    A model returning a dict (the VGG encoder) is cut to its relu4_1 output first.
+    Dict inputs (a multi-level decoder) become inputs named `args_0_<key>`; dict outputs (the VGG
+    encoder) become outputs named by their keys.
     """
     import keras
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("ONNX export with dynamic image sizes needs the TensorFlow Keras backend")
     _require("tf2onnx")
-    if isinstance(model.output, dict):
-        model = keras.Model(model.input, model.output[CONTENT_LAYER])
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    spec = [keras.InputSpec(shape=(1, None, None, model.input.shape[-1]), dtype="float32")]
+    spec_of = lambda x: keras.InputSpec(shape=(1, None, None, x.shape[-1]), dtype="float32")  # noqa: E731
+    spec = [{k: spec_of(v) for k, v in model.input.items()} if isinstance(model.input, dict) else spec_of(model.input)]
     model.export(str(tmp), format="onnx", input_signature=spec, verbose=False)
     return tmp.replace(path)
 
 
 def export_onnx(encoder, decoder, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write the relu4_1 encoder and the decoder of a Keras stylizer as encoder.onnx, decoder.onnx."""
+    """Write the encoder (to the decoder's levels) and the decoder of a Keras stylizer as encoder.onnx, decoder.onnx."""
     out_dir = Path(out_dir)
     return export_graph(encoder, out_dir / ENCODER_FILE), export_graph(decoder, out_dir / DECODER_FILE)
 
 
 def cached_graph(model, name: str) -> Path:
     """`model` as an ONNX graph named `name`, from the cache or freshly exported into it. Each model is
-    keyed by the Keras version and its own weights, so a new decoder does not re-export the encoder."""
+    keyed by the Keras version, its named inputs and outputs and its own weights, so a new decoder
+    does not re-export the encoder."""
     import keras
 
     digest = hashlib.sha1(keras.__version__.encode())
+    for part in (model.input, model.output):  # the encoder's taps: one weight file serves several graphs
+        digest.update(repr(sorted(part) if isinstance(part, dict) else "").encode())
     for w in model.weights:
         digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
     path = cache_dir() / "onnx" / digest.hexdigest()[:16] / name
@@ -84,14 +85,26 @@ def session(path: str | Path):
 
 
 class OnnxGraph:
-    """Calls an ONNX session like a Keras model on one NHWC float32 batch (one image at a time,
-    as the graphs were exported with batch 1)."""
+    """Calls an ONNX session like a Keras model on NHWC float32 batches (one image at a time, as the
+    graphs were exported with batch 1)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.session = session(path)
-        self.input_name = self.session.get_inputs()[0].name
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.outputs = [o.name for o in self.session.get_outputs()]
 
-    def __call__(self, x) -> np.ndarray:
-        x = np.asarray(x, np.float32)
-        return np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0] for i in range(len(x))])
+    def __call__(self, x: np.ndarray | dict) -> np.ndarray | dict:
+        """x: a batch, or a dict of batches keyed by layer (a multi-level decoder's inputs). Returns
+        the one output, or a dict of outputs by name when the graph has several (the encoder's levels)."""
+        feeds = {self._input(k): np.asarray(v, np.float32) for k, v in (x.items() if isinstance(x, dict) else [(None, x)])}
+        n = len(next(iter(feeds.values())))
+        runs = [self.session.run(None, {k: v[i:i + 1] for k, v in feeds.items()}) for i in range(n)]
+        outs = [np.concatenate([r[j] for r in runs]) for j in range(len(self.outputs))]
+        return outs[0] if len(outs) == 1 else dict(zip(self.outputs, outs))
+
+    def _input(self, key: str | None) -> str:
+        """The graph input fed by `key` (Keras names dict inputs args_0_<key>)."""
+        if key is None:
+            return self.inputs[0]
+        return next(name for name in self.inputs if name == key or name.endswith(f"_{key}"))

@@ -16,7 +16,7 @@ from PIL import Image
 
 from adain import color, onnx_runtime
 from adain.adain_op import adain, channel_stats
-from adain.decoder import load_decoder
+from adain.decoder import decoder_inputs, decoder_levels, load_decoder
 from adain.encoder import build_encoder
 from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
 from adain.tiling import tiled_map
@@ -33,11 +33,16 @@ STYLE_CACHE_SIZE = 8  # style statistics kept per Stylizer (a demo reuses the sa
 
 
 class Stylizer:
-    """Holds a frozen VGG19 encoder and a trained decoder; `stylize` runs in one forward pass."""
+    """Holds a frozen VGG19 encoder and a trained decoder; `stylize` runs in one forward pass.
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model):
+    Features, AdaIN targets and style statistics are dicts keyed by encoder layer: relu4_1 for the
+    paper's decoder, relu4_1 to relu1_1 for a multi-level one (`levels`, read from the decoder).
+    """
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, levels: tuple[str, ...] = (CONTENT_LAYER,)):
         self.encoder = encoder
         self.decoder = decoder
+        self.levels = levels
         self._style_cache: OrderedDict[bytes, tuple] = OrderedDict()
         self._style_lock = threading.Lock()
 
@@ -59,7 +64,9 @@ class Stylizer:
                 f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
                 f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
             )
-        stylizer = cls(build_encoder((CONTENT_LAYER,), encoder_weights), load_decoder(path))
+        decoder = load_decoder(path)
+        levels = decoder_levels(decoder)
+        stylizer = cls(build_encoder(levels, encoder_weights), decoder, levels)
         return stylizer if runtime == "keras" else OnnxStylizer.from_keras(stylizer, int8=runtime == "onnx-int8")
 
     @staticmethod
@@ -70,9 +77,9 @@ class Stylizer:
         return HubStylizer.load(handle)
 
     # ---- features -------------------------------------------------------------------------
-    def encode(self, images, tile: int | None = None):
-        """relu4_1 features of HxWx3 or NxHxWx3 RGB 0-255 (array or tensor; reflect-padded to a
-        multiple of 8 so every pixel has features, and traceable for export).
+    def encode(self, images, tile: int | None = None) -> dict:
+        """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (array or tensor;
+        reflect-padded to a multiple of 8 so every pixel has features, and traceable for export).
 
         tile: compute one HxWx3 array in tiles of this many pixels (same result, bounded memory).
         """
@@ -80,8 +87,9 @@ class Stylizer:
             image = np.asarray(images, np.float32)
             h, w = image.shape[:2]
             padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
-            run = lambda x: ops.convert_to_numpy(self._features(x[None]))[0]  # noqa: E731
-            return ops.convert_to_tensor(tiled_map(run, padded, tile, _ENCODER_HALO, down=_STRIDE)[None])
+            run = lambda x: {k: ops.convert_to_numpy(v)[0] for k, v in self._features(x[None]).items()}  # noqa: E731
+            feats = tiled_map(run, padded, tile, _ENCODER_HALO, align=_STRIDE)
+            return {k: ops.convert_to_tensor(v[None]) for k, v in feats.items()}
         images = ops.convert_to_tensor(images, "float32")
         if len(images.shape) == 3:
             images = ops.expand_dims(images, 0)
@@ -91,43 +99,46 @@ class Stylizer:
             images = ops.pad(images, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
         return self._features(images)
 
-    def decode(self, t, height, width, tile: int | None = None):
-        """Decoder output for target features t, cropped to height x width (RGB, not yet clipped).
+    def decode(self, t: dict, height, width, tile: int | None = None):
+        """Decoder output for target features t ({layer: features}), cropped to height x width (RGB,
+        not yet clipped).
 
-        tile: decode one feature map in tiles covering this many output pixels (same result).
+        tile: decode one image's features in tiles covering this many output pixels (same result).
         """
         if tile:
-            run = lambda f: ops.convert_to_numpy(self._image(f[None]))[0]  # noqa: E731
-            feats = np.asarray(ops.convert_to_numpy(t), np.float32)[0]
-            return tiled_map(run, feats, tile // _STRIDE, _DECODER_HALO, up=_STRIDE)[None, :height, :width]
+            run = lambda f: ops.convert_to_numpy(self._image({k: v[None] for k, v in f.items()}))[0]  # noqa: E731
+            feats = {k: np.asarray(ops.convert_to_numpy(t[k]), np.float32)[0] for k in self.levels}
+            return tiled_map(run, feats, tile // _STRIDE, _DECODER_HALO)[None, :height, :width]
         return self._image(t)[:, :height, :width, :]
 
-    def _features(self, images):
-        """relu4_1 of an NHWC batch whose sides are multiples of 8 (the one place the encoder runs)."""
-        return self.encoder(images)[CONTENT_LAYER]
+    def _features(self, images) -> dict:
+        """{layer: features} of an NHWC batch whose sides are multiples of 8 (the one place the encoder runs)."""
+        feats = self.encoder(images)
+        return {k: feats[k] for k in self.levels}
 
-    def _image(self, t):
+    def _image(self, t: dict):
         """The decoder's image for features t (the one place the decoder runs)."""
-        return self.decoder(t)
+        return self.decoder(decoder_inputs(self.decoder, t))
 
-    def _style_stats(self, style):
-        """channel_stats of a style's relu4_1; arrays are cached by content (STYLE_CACHE_SIZE of them)."""
+    def _style_stats(self, style) -> dict:
+        """{layer: channel_stats} of a style; arrays are cached by content (STYLE_CACHE_SIZE of them)."""
         if not isinstance(style, np.ndarray):  # a symbolic tensor inside an export trace: no caching
-            return channel_stats(self.encode(style))
+            return {k: channel_stats(v) for k, v in self.encode(style).items()}
         key = hashlib.sha1(np.ascontiguousarray(style, np.float32).tobytes()).digest() + repr(style.shape).encode()
         with self._style_lock:
             if key in self._style_cache:
                 self._style_cache.move_to_end(key)
                 return self._style_cache[key]
-        stats = tuple(np.asarray(ops.convert_to_numpy(v)) for v in channel_stats(self.encode(style)))
+        stats = {k: tuple(np.asarray(ops.convert_to_numpy(x)) for x in channel_stats(v))
+                 for k, v in self.encode(style).items()}
         with self._style_lock:
             self._style_cache[key] = stats
             if len(self._style_cache) > STYLE_CACHE_SIZE:
                 self._style_cache.popitem(last=False)
         return stats
 
-    def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE):
-        """(mean, std) of the style's relu4_1 features: encode a style once, reuse it for many images."""
+    def style_statistics(self, style: ImageLike, style_size: int | None = DEFAULT_STYLE_SIZE) -> dict:
+        """{layer: (mean, std)} of the style's features: encode a style once, reuse it for many images."""
         return self._style_stats(_style_arrays([style], style_size)[0])
 
     # ---- the API --------------------------------------------------------------------------
@@ -169,21 +180,26 @@ class Stylizer:
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
                         mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
-                        tile: int | None = None):
-        """The decoder's input t: AdaIN per style, mixed by `mix` or `masks`, then interpolated with
-        the content features by `alpha` (alpha=0: exactly the content features).
+                        tile: int | None = None) -> dict:
+        """The decoder's input t ({layer: features}): at every level, AdaIN per style, mixed by `mix`
+        or `masks`, then interpolated with the content features by `alpha` (alpha=0: exactly the
+        content features).
 
-        content: RGB 0-255 array or tensor; styles: RGB 0-255 arrays, or (mean, std) pairs from
+        content: RGB 0-255 array or tensor; styles: RGB 0-255 arrays, or dicts from
         `style_statistics` (so a style is encoded once for many frames).
         """
-        fc = ops.cast(self.encode(content, tile), "float32")
-        stats = [s if isinstance(s, tuple) else self._style_stats(s) for s in styles]
-        if masks is None:
-            mix = mix or [1.0 / len(stats)] * len(stats)
-            t = sum(w * adain(fc, *st) for w, st in zip(mix, stats))
-        else:
-            t = self._masked_adain(fc, stats, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
-        return alpha * t + (1.0 - alpha) * fc
+        stats = [s if isinstance(s, dict) else self._style_stats(s) for s in styles]
+        t = {}
+        for level, fc in self.encode(content, tile).items():
+            fc = ops.cast(fc, "float32")
+            level_stats = [st[level] for st in stats]
+            if masks is None:
+                mix = mix or [1.0 / len(stats)] * len(stats)
+                t_level = sum(w * adain(fc, *st) for w, st in zip(mix, level_stats))
+            else:
+                t_level = self._masked_adain(fc, level_stats, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
+            t[level] = alpha * t_level + (1.0 - alpha) * fc
+        return t
 
     def stylize_frames(self, frames: Iterable[ImageLike], style: ImageLike, alpha: float = 1.0,
                        preserve_color: str | None = None, max_size: int | None = DEFAULT_MAX_SIZE,
@@ -227,13 +243,20 @@ class OnnxStylizer(Stylizer):
         the shipped int8 encoder replaces the float one (which is then neither exported nor loaded)."""
         enc = onnx_runtime.INT8_ENCODER if int8 else onnx_runtime.cached_graph(stylizer.encoder, onnx_runtime.ENCODER_FILE)
         dec = onnx_runtime.cached_graph(stylizer.decoder, onnx_runtime.DECODER_FILE)
-        return cls(onnx_runtime.OnnxGraph(enc), onnx_runtime.OnnxGraph(dec))
+        encoder = onnx_runtime.OnnxGraph(enc)
+        if len(stylizer.levels) > 1 and not set(stylizer.levels) <= set(encoder.outputs):
+            raise ValueError(f"{enc.name} gives {encoder.outputs}, and this decoder reads {list(stylizer.levels)}: "
+                             "re-make it with scripts/quantize_encoder.py --multilevel")
+        return cls(encoder, onnx_runtime.OnnxGraph(dec), stylizer.levels)
 
-    def _features(self, images):
-        return self.encoder(ops.convert_to_numpy(images))
+    def _features(self, images) -> dict:
+        out = self.encoder(ops.convert_to_numpy(images))
+        feats = out if isinstance(out, dict) else {CONTENT_LAYER: out}
+        return {k: feats[k] for k in self.levels}
 
-    def _image(self, t):
-        return self.decoder(ops.convert_to_numpy(t))
+    def _image(self, t: dict):
+        feats = {k: ops.convert_to_numpy(t[k]) for k in self.levels}
+        return self.decoder(feats if len(feats) > 1 else feats[CONTENT_LAYER])
 
 
 def _style_arrays(styles: Sequence[ImageLike], style_size: int | None) -> list[np.ndarray]:

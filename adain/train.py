@@ -23,14 +23,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from adain import autodiff
-from adain.adain_op import adain
 from adain.data import CropSampler, center_crop, list_images, split_holdout
-from adain.decoder import build_decoder, copy_decoder, load_decoder, save_decoder
+from adain.decoder import SKIP_LEVELS, build_decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
-from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize
+from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.image_io import load_image, to_pil
 from adain.train_config import TrainConfig
-from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
+from adain.vgg_spec import STYLE_LAYERS
 
 
 def _interrupt(signum, frame) -> None:
@@ -39,13 +38,21 @@ def _interrupt(signum, frame) -> None:
 
 
 def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 content_feats, target_stats, style_weight: float):
+                 content_feats: dict, target_stats, style_weight: float, identity_images=None):
     """One optimizer step of the decoder on encoded inputs (see evaluate.encode_pairs): AdaIN targets,
-    losses, gradients, update. Returns (total loss, content loss, style loss)."""
+    losses, gradients, update. Returns (total loss, content loss, style loss).
+
+    identity_images: the contents of the batch's last pairs when their styles are those contents
+    themselves; their outputs must then give them back (evaluate.decoder_losses' identity term).
+    """
     variables = decoder.trainable_variables
-    t = adain(content_feats, *target_stats[CONTENT_LAYER])
+    t = targets_of(content_feats, target_stats)
+    identity = None
+    if identity_images is not None:
+        k = identity_images.shape[0]
+        identity = (identity_images, {name: f[-k:] for name, f in content_feats.items()})
     loss, (lc, ls, _), grads = autodiff.value_and_grad(
-        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight), variables
+        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight, identity), variables
     )
     optimizer.apply(grads, variables)
     return loss, lc, ls
@@ -89,8 +96,9 @@ class Trainer:
         train_c, val_c = split_holdout(content_files, config.val_count)
         train_s, val_s = split_holdout(style_files, config.val_count)
         self.val_files = (val_c, val_s)
-        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed)
-        self.style = CropSampler(train_s, config.crop, config.batch, seed=config.seed + 1)
+        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed, sharp=config.sharp_crops)
+        self.style = CropSampler(train_s, config.crop, config.batch, seed=config.seed + 1, sharp=config.sharp_crops,
+                                 augment=config.style_augment)
         self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
         self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
 
@@ -100,9 +108,9 @@ class Trainer:
             self.state = TrainState.load(self.run)
             self._truncate_logs()
         elif config.init:
-            self.decoder = load_decoder(config.init)
+            self.decoder = load_decoder(config.init, SKIP_LEVELS if config.multilevel else None)
         else:
-            self.decoder = build_decoder(config.width)
+            self.decoder = build_decoder(config.width, SKIP_LEVELS if config.multilevel else ())
         self.ema = None
         if config.ema:
             saved_ema = self.run / "ema_decoder.npz"
@@ -116,7 +124,7 @@ class Trainer:
                     var.assign(opt[f"v{i}"])
         else:
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
-        self._encode_fn = autodiff.compile_fn(lambda content, style: encode_pairs(self.encoder, content, style), jit=True)
+        self._encode_fn = autodiff.compile_fn(self._encode, jit=True)
         self._step_fn = autodiff.compile_fn(self._train_step, jit=True)
         self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr))
 
@@ -125,8 +133,18 @@ class Trainer:
         """The weights that are validated and shipped: the moving average when there is one."""
         return self.ema or self.decoder
 
-    def _train_step(self, content_feats, target_stats):
-        losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats, self.config.style_weight)
+    def _encode(self, content, style):
+        """(content features, style statistics, identity images or None) of a batch: with
+        config.identity = k, the last k contents stand in as their own styles."""
+        k = self.config.identity
+        if not k:
+            return (*encode_pairs(self.encoder, content, style), None)
+        style = ops.concatenate([style[:-k], content[-k:]], axis=0)
+        return (*encode_pairs(self.encoder, content, style), content[-k:])
+
+    def _train_step(self, content_feats, target_stats, identity_images=None):
+        losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats,
+                              self.config.style_weight, identity_images)
         if self.ema is not None:
             m = self.config.ema
             for avg, var in zip(self.ema.trainable_variables, self.decoder.trainable_variables):
@@ -206,8 +224,9 @@ class Trainer:
                 shift = self.state.step % reuse
                 if encoded is None or shift == 0:
                     encoded = self._encode_fn(*next(batches))
-                content_feats, stats = encoded
-                loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats))
+                content_feats, stats, identity_images = encoded
+                loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
+                                                                 identity_images))
                 dt = time.perf_counter() - t0
                 self.state.step += 1
                 self.state.elapsed_s += dt

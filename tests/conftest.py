@@ -27,23 +27,36 @@ def style_arr() -> np.ndarray:
     return np.asarray(Image.open(FIXTURES / "style.png").convert("RGB"), np.float32)
 
 
-@pytest.fixture(scope="session")
-def tiny_decoder_path(tmp_path_factory) -> Path:
+def _tiny_decoder(path: Path, skips: tuple = ()) -> Path:
     """A random, very narrow decoder saved to disk (the real one is not the point of most tests)."""
     from adain.decoder import build_decoder, save_decoder
 
     keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("dec") / "tiny_decoder.npz"
-    decoder = build_decoder(width=0.05)
+    decoder = build_decoder(width=0.05, skips=skips)
+    rng = np.random.default_rng(0)
     # Random weights with unit gain and a mid-grey bias, so outputs are images with visible structure
     # (the default init shrinks activations layer by layer; a trained decoder is not the point here).
+    # Skip projections get small random weights instead of their zero init, so that they matter.
     for layer in decoder.layers:
         if layer.weights:
             kernel, bias = layer.get_weights()
             bias[:] = 0.5 if layer.name == "conv_out" else 0.0
-            layer.set_weights([kernel * 2.4, bias])
+            kernel = rng.normal(0, 0.01, kernel.shape).astype(np.float32) if layer.name.startswith("skip_") else kernel * 2.4
+            layer.set_weights([kernel, bias])
     save_decoder(decoder, path, dtype="float32")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_decoder_path(tmp_path_factory) -> Path:
+    return _tiny_decoder(tmp_path_factory.mktemp("dec") / "tiny_decoder.npz")
+
+
+@pytest.fixture(scope="session")
+def tiny_multilevel_path(tmp_path_factory) -> Path:
+    from adain.decoder import SKIP_LEVELS
+
+    return _tiny_decoder(tmp_path_factory.mktemp("dec") / "tiny_multilevel.npz", SKIP_LEVELS)
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +64,10 @@ def tiny_stylizer(tiny_decoder_path):
     from adain.stylizer import Stylizer
 
     return Stylizer.load(tiny_decoder_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_multilevel_stylizer(tiny_multilevel_path):
+    from adain.stylizer import Stylizer
+
+    return Stylizer.load(tiny_multilevel_path)

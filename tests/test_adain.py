@@ -34,37 +34,51 @@ def test_masked_channel_stats_only_see_the_region():
     assert abs(float(np_(mean).ravel()[0]) - 10.0) < 1e-3 and float(np_(std).ravel()[0]) < 0.01
 
 
-def test_alpha_zero_reproduces_content_features(tiny_stylizer, content_arr, style_arr):
-    t0 = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=0.0))
-    fc = np_(tiny_stylizer.encode(content_arr))
-    np.testing.assert_allclose(t0, fc, rtol=1e-5, atol=1e-5)
-    t1 = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=1.0))
-    s_mean, s_std = (np_(v).ravel() for v in channel_stats(tiny_stylizer.encode(style_arr)))
-    np.testing.assert_allclose(t1[0].mean(axis=(0, 1)), s_mean, atol=1e-3 * s_mean.max())
-    half = np_(tiny_stylizer.target_features(content_arr, [style_arr], alpha=0.5))
-    np.testing.assert_allclose(half, 0.5 * (t0 + t1), rtol=1e-4, atol=1e-4)
+@pytest.fixture(params=["tiny_stylizer", "tiny_multilevel_stylizer"])
+def stylizer(request):
+    """Each test below runs on the paper's decoder and on a multi-level one (AdaIN at every level)."""
+    return request.getfixturevalue(request.param)
 
 
-def test_style_weights_interpolate(tiny_stylizer, content_arr, style_arr):
+def by_level(features: dict) -> dict:
+    return {k: np_(v) for k, v in features.items()}
+
+
+def test_alpha_zero_reproduces_content_features(stylizer, content_arr, style_arr):
+    t0 = by_level(stylizer.target_features(content_arr, [style_arr], alpha=0.0))
+    t1 = by_level(stylizer.target_features(content_arr, [style_arr], alpha=1.0))
+    half = by_level(stylizer.target_features(content_arr, [style_arr], alpha=0.5))
+    fc, fs = by_level(stylizer.encode(content_arr)), stylizer.encode(style_arr)
+    assert sorted(t0) == sorted(stylizer.levels)
+    for level in stylizer.levels:
+        np.testing.assert_allclose(t0[level], fc[level], rtol=1e-5, atol=1e-5)
+        s_mean, s_std = (np_(v).ravel() for v in channel_stats(fs[level]))
+        np.testing.assert_allclose(t1[level][0].mean(axis=(0, 1)), s_mean, atol=1e-3 * s_mean.max())
+        np.testing.assert_allclose(half[level], 0.5 * (t0[level] + t1[level]), rtol=1e-4, atol=1e-4)
+
+
+def test_style_weights_interpolate(stylizer, content_arr, style_arr):
     other = content_arr[::-1].copy()  # a second "style": the content upside down
-    only_a = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[1.0, 0.0]))
-    single = np_(tiny_stylizer.target_features(content_arr, [style_arr]))
-    np.testing.assert_allclose(only_a, single, rtol=1e-5, atol=1e-5)
-    only_b = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[0.0, 1.0]))
-    mixed = np_(tiny_stylizer.target_features(content_arr, [style_arr, other], mix=[0.25, 0.75]))
-    np.testing.assert_allclose(mixed, 0.25 * only_a + 0.75 * only_b, rtol=1e-4, atol=1e-4)
+    only_a = by_level(stylizer.target_features(content_arr, [style_arr, other], mix=[1.0, 0.0]))
+    single = by_level(stylizer.target_features(content_arr, [style_arr]))
+    only_b = by_level(stylizer.target_features(content_arr, [style_arr, other], mix=[0.0, 1.0]))
+    mixed = by_level(stylizer.target_features(content_arr, [style_arr, other], mix=[0.25, 0.75]))
+    for level in stylizer.levels:
+        np.testing.assert_allclose(only_a[level], single[level], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(mixed[level], 0.25 * only_a[level] + 0.75 * only_b[level], rtol=1e-4, atol=1e-4)
 
 
-def test_masks_give_each_region_its_style(tiny_stylizer, content_arr, style_arr):
+def test_masks_give_each_region_its_style(stylizer, content_arr, style_arr):
     h, w = content_arr.shape[:2]
     left = np.zeros((h, w), np.float32)
     left[:, : w // 2] = 1.0
     dark = np.full_like(style_arr, 20.0) + np.random.default_rng(0).uniform(0, 10, style_arr.shape).astype(np.float32)
-    t = np_(tiny_stylizer.target_features(content_arr, [style_arr, dark], masks=[left, 1.0 - left]))[0]
-    fw = t.shape[1]
-    for region, style in ((t[:, : fw // 2], style_arr), (t[:, fw // 2:], dark)):
-        s_mean = np_(channel_stats(tiny_stylizer.encode(style))[0]).ravel()
-        np.testing.assert_allclose(region.mean(axis=(0, 1)), s_mean, atol=0.05 * s_mean.max() + 1e-3)
+    t = by_level(stylizer.target_features(content_arr, [style_arr, dark], masks=[left, 1.0 - left]))
+    for level in stylizer.levels:
+        fw = t[level].shape[2]
+        for region, style in ((t[level][0, :, : fw // 2], style_arr), (t[level][0, :, fw // 2:], dark)):
+            s_mean = np_(channel_stats(stylizer.encode(style)[level])[0]).ravel()
+            np.testing.assert_allclose(region.mean(axis=(0, 1)), s_mean, atol=0.05 * s_mean.max() + 1e-3)
 
 
 def test_stylize_output_size_and_bounds(tiny_stylizer, fixtures):
@@ -140,12 +154,12 @@ def test_missing_decoder_error_says_what_to_do(tmp_path):
         Stylizer.load(tmp_path / "nope.npz")
 
 
-def test_tiled_output_equals_untiled(tiny_stylizer, fixtures):
+def test_tiled_output_equals_untiled(stylizer, fixtures):
     """Seamless tiling: 64-px tiles with halos give the same image as one pass (no seams)."""
     content = Image.open(fixtures / "content.png").convert("RGB").resize((200, 152))
-    whole = np.asarray(tiny_stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=0), np.int16)
-    tiled = np.asarray(tiny_stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=64), np.int16)
+    whole = np.asarray(stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=0), np.int16)
+    tiled = np.asarray(stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=64), np.int16)
     assert whole.shape == tiled.shape == (152, 200, 3)
     assert np.abs(whole - tiled).max() <= 1  # rounding only
     with pytest.raises(ValueError, match="tile_size"):
-        tiny_stylizer.stylize(content, fixtures / "style.png", tile_size=30)
+        stylizer.stylize(content, fixtures / "style.png", tile_size=30)

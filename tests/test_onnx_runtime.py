@@ -6,6 +6,7 @@ from PIL import Image
 
 from adain.adain_op import channel_stats
 from adain.stylizer import Stylizer
+from adain.vgg_spec import CONTENT_LAYER
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("tf2onnx")
@@ -34,6 +35,20 @@ def test_onnx_output_equals_keras(onnx_stylizer, tiny_stylizer, content_arr, sty
     assert np.abs(ours - ref).max() <= 1.0
 
 
+def test_multilevel_decoder_on_onnx_equals_keras(monkeypatch, tmp_path, tiny_multilevel_path, tiny_multilevel_stylizer,
+                                                 content_arr, style_arr):
+    """A decoder with skip levels: the encoder graph gives every level, the decoder graph takes them."""
+    monkeypatch.setenv("ADAIN_CACHE", str(tmp_path))
+    stylizer = Stylizer.load(tiny_multilevel_path, runtime="onnx")
+    assert stylizer.encoder.outputs == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    content, style = content_arr[:61, :90].astype(np.uint8), style_arr.astype(np.uint8)
+    ours = np.asarray(stylizer.stylize(content, style, alpha=0.8), np.float32)
+    ref = np.asarray(tiny_multilevel_stylizer.stylize(content, style, alpha=0.8), np.float32)
+    assert ref.std() > 10 and np.abs(ours - ref).max() <= 1.0
+    with pytest.raises(ValueError, match="quantize_encoder"):  # the shipped int8 graph gives relu4_1 only
+        Stylizer.load(tiny_multilevel_path, runtime="onnx-int8")
+
+
 def test_export_is_cached(cache, onnx_stylizer, tiny_decoder_path):
     """A second load reuses the exported graphs (same files, not rewritten)."""
     graphs = sorted(cache.glob("onnx/*/*.onnx"))
@@ -47,7 +62,7 @@ def test_export_is_cached(cache, onnx_stylizer, tiny_decoder_path):
 def test_int8_encoder_keeps_style_statistics(cache, tiny_decoder_path, tiny_stylizer, style_arr):
     """The int8 encoder's relu4_1 moments (what AdaIN uses) stay within a few % of the float ones."""
     int8 = Stylizer.load(tiny_decoder_path, runtime="onnx-int8")
-    (m8, s8), (m, s) = [[np.asarray(v).ravel() for v in channel_stats(st.encode(style_arr))]
+    (m8, s8), (m, s) = [[np.asarray(v).ravel() for v in channel_stats(st.encode(style_arr)[CONTENT_LAYER])]
                         for st in (int8, tiny_stylizer)]
     assert np.abs(m8 - m).mean() / np.abs(m).mean() < 0.08
     assert np.abs(s8 - s).mean() / s.mean() < 0.08
@@ -64,7 +79,7 @@ def test_cli_exports_onnx_graphs(tmp_path, tiny_decoder_path, tiny_stylizer, con
     x = content_arr[None, :64, :64]
     enc = ort.InferenceSession(str(tmp_path / "encoder.onnx"))
     feats = enc.run(None, {enc.get_inputs()[0].name: x})[0]
-    ref = np.asarray(tiny_stylizer.encode(x))
+    ref = np.asarray(tiny_stylizer.encode(x)[CONTENT_LAYER])
     assert feats.shape == ref.shape == (1, 8, 8, 512)
     np.testing.assert_allclose(feats, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     dec = ort.InferenceSession(str(tmp_path / "decoder.onnx"))

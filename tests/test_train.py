@@ -2,6 +2,7 @@
 
 import csv
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -212,3 +213,65 @@ def test_a_flat_validation_curve_stops_the_run(folders, tmp_path):
     trainer.fit()
     assert trainer.state.step == 2
     assert json.loads((run / "state.json").read_text())["state"]["step"] == 2
+
+
+def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(folders, tmp_path, tiny_decoder_path):
+    """--init a paper decoder with --multilevel: step 0 gives exactly its images (skip paths at zero);
+    the checkpoint and a resume keep the skip levels; identity pairs add their loss."""
+    from adain.decoder import SKIP_LEVELS, decoder_levels, load_decoder
+    from adain.evaluate import evaluate_grid
+    from adain.train import decoder_step
+
+    run = tmp_path / "ml"
+    kw = dict(multilevel=True, identity=1, sharp_crops=True, style_augment=True, init=str(tiny_decoder_path),
+              width=0.05, val_every=100)
+    trainer = Trainer(config(folders, run, steps=2, **kw))
+    assert decoder_levels(trainer.decoder) == ("relu4_1", *SKIP_LEVELS)
+    val = (trainer.val_content[:2], trainer.val_style[:2])
+    _, grown = evaluate_grid(trainer.encoder, trainer.decoder, *val)
+    _, paper = evaluate_grid(trainer.encoder, load_decoder(tiny_decoder_path), *val)
+    np.testing.assert_allclose(grown, paper, atol=1e-3)
+
+    content, style = trainer.content.batch_at(0), trainer.style.batch_at(0)
+    feats, stats, identity_images = trainer._encode(content, style)
+    np.testing.assert_array_equal(np.asarray(identity_images), content[-1:])  # the last pair: content as style
+    own = trainer._encode(content, np.concatenate([style[:-1], content[-1:]]))[1]
+    for level, (mean, _) in stats.items():
+        np.testing.assert_allclose(np.asarray(mean), np.asarray(own[level][0]), rtol=1e-5, atol=1e-5)
+    opt = keras.optimizers.Adam(0.0)
+    with_id = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, 10.0, identity_images)[0])
+    without = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, 10.0)[0])
+    assert with_id > without
+
+    trainer.fit()
+    resumed = Trainer(config(folders, run, steps=3, **kw), resume=True)
+    assert decoder_levels(resumed.decoder) == decoder_levels(resumed.ema) == ("relu4_1", *SKIP_LEVELS)
+    resumed.fit()
+    assert [int(r["step"]) for r in read_log(run)] == [1, 2, 3]
+    with pytest.raises(ValueError, match="identity"):
+        TrainConfig("a", "b", "c", batch=2, identity=1, reuse=2)
+
+
+def test_sharp_crops_are_never_upsampled_and_augmented_styles_vary():
+    from adain.data import random_crop
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (256, 300, 3), dtype=np.uint8)
+    for _ in range(5):  # the short side is already the crop size: a sharp crop is a window of the pixels
+        crop = random_crop(Image.fromarray(pixels), 256, rng, sharp=True)
+        assert any(np.array_equal(crop, pixels[:, x:x + 256]) or np.array_equal(crop[:, ::-1], pixels[:, x:x + 256])
+                   for x in range(45))
+    flat = Image.fromarray(np.broadcast_to(np.array([200, 100, 0], np.uint8), (40, 40, 3)).copy())
+    plain = {tuple(random_crop(flat, 16, rng)[0, 0]) for _ in range(20)}
+    augmented = {tuple(random_crop(flat, 16, rng, augment=True)[0, 0]) for _ in range(20)}
+    assert plain == {(200.0, 100.0, 0.0)} and len(augmented) >= 3  # colour channels permuted
+
+
+def test_identity_loss_values():
+    from adain.losses import identity_loss
+
+    img = np.full((1, 4, 4, 3), 255.0, np.float32)
+    feats = {"a": np.ones((1, 2, 2, 8), np.float32), "b": np.zeros((1, 1, 1, 8), np.float32)}
+    assert float(identity_loss(img, img, feats, feats, 50.0)) == 0.0
+    off = {"a": feats["a"] + 2.0, "b": feats["b"]}  # MSE 4 on one of two layers
+    assert float(identity_loss(img, np.zeros_like(img), off, feats, 50.0)) == pytest.approx(50.0 + 2.0)
