@@ -7,6 +7,7 @@ or Adam; optional coarse-to-fine solving so large outputs are reachable on a CPU
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,6 +24,14 @@ from adain.vgg_spec import CONTENT_LAYER, GATYS_STYLE_LAYERS
 
 METHODS = ("lbfgs", "adam")
 INITS = ("content", "noise")
+# Seconds one step costs per megapixel of the image being optimised, on a 2-vCPU x86 machine (L-BFGS
+# 9.0 s and Adam 9.5 s at 512², bench/results/classic.json, measured beside a training run): the basis
+# of `estimated_seconds`, which hosts use to bound what one job may cost.
+SECONDS_PER_MEGAPIXEL_STEP = 36.0
+
+
+class Cancelled(Exception):
+    """`optimize` was stopped through its `cancel` event (raised within one loss evaluation)."""
 
 
 @dataclass
@@ -47,8 +56,9 @@ def _encoder() -> keras.Model:
 class _Problem:
     """Loss and gradient of one image size: targets fixed, the image a Keras variable."""
 
-    def __init__(self, encoder, content: np.ndarray, style: np.ndarray, init: np.ndarray, weights: GatysWeights):
-        self.encoder, self.weights = encoder, weights
+    def __init__(self, encoder, content: np.ndarray, style: np.ndarray, init: np.ndarray, weights: GatysWeights,
+                 cancel: threading.Event | None = None):
+        self.encoder, self.weights, self.cancel = encoder, weights, cancel
         self.content_target = encoder(content[None])[CONTENT_LAYER]
         style_feats = encoder(style[None])
         self.gram_targets = {name: gram_matrix(style_feats[name]) for name in GATYS_STYLE_LAYERS}
@@ -64,6 +74,8 @@ class _Problem:
         return w.content * lc + w.style * ls + w.tv * ltv, (lc, ls, ltv)
 
     def loss_and_grad(self):
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the optimisation was cancelled")
         loss, (lc, ls, ltv), (grad,) = self._grad_fn()
         losses = {"total": float(loss), "content": float(lc), "style": float(ls), "tv": float(ltv)}
         return losses, np.asarray(ops.convert_to_numpy(grad), np.float64)
@@ -90,6 +102,7 @@ def optimize(
     learning_rate: float = 2.0,
     preserve_color: str | None = None,
     callback: Callable[[int, dict, Image.Image], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Image.Image:
     """Stylize by optimisation. Returns a PIL RGB image with long side `size` (None: content's size).
 
@@ -98,6 +111,8 @@ def optimize(
     method: "lbfgs" (scipy L-BFGS-B, pixels bounded to 0-255) or "adam" (learning_rate in 0-255 units).
     init: "content" or "noise" (seeded by `seed`; same inputs and seed give the same image).
     callback(step, losses, image) is called after every iteration.
+    cancel: when this event is set (from another thread), the next loss evaluation raises `Cancelled`,
+        so a server can stop a job within one step and free its cores.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -116,10 +131,7 @@ def optimize(
 
     image = None
     step = 0
-    per_scale = [steps // scales + (1 if i < steps % scales else 0) for i in range(scales)]
-    for level, n_steps in enumerate(per_scale):
-        factor = 2 ** (scales - 1 - level)
-        dims = (max(16, final[0] // factor), max(16, final[1] // factor))
+    for dims, n_steps in _schedule(final, steps, scales):
         content_arr = to_array(content_img, dims)
         style_arr = to_array(style_img, fit_size(style_img.size, max(dims)))
         c_in, s_in = color.prepare(content_arr, style_arr, preserve_color)
@@ -129,7 +141,7 @@ def optimize(
             start = c_in
         else:
             start = rng.uniform(0, 255, c_in.shape).astype(np.float32)
-        problem = _Problem(encoder, c_in, s_in, start, weights)
+        problem = _Problem(encoder, c_in, s_in, start, weights, cancel)
 
         def report(losses):
             nonlocal step
@@ -140,6 +152,19 @@ def optimize(
         (_run_lbfgs if method == "lbfgs" else _run_adam)(problem, n_steps, learning_rate, report)
         image = problem.get()
     return to_pil(color.finish(image, content_arr, preserve_color))
+
+
+def _schedule(final: tuple[int, int], steps: int, scales: int) -> list[tuple[tuple[int, int], int]]:
+    """((w, h), steps) of each scale, coarse to fine: the steps split evenly, each scale twice the last."""
+    per_scale = [steps // scales + (1 if i < steps % scales else 0) for i in range(scales)]
+    return [((max(16, final[0] // 2 ** (scales - 1 - i)), max(16, final[1] // 2 ** (scales - 1 - i))), n)
+            for i, n in enumerate(per_scale)]
+
+
+def estimated_seconds(steps: int, size: tuple[int, int], scales: int = 1) -> float:
+    """Expected wall time of `optimize` for an output of `size` = (w, h) on a 2-vCPU machine
+    (SECONDS_PER_MEGAPIXEL_STEP; a faster machine takes less)."""
+    return sum(n * w * h / 1e6 * SECONDS_PER_MEGAPIXEL_STEP for (w, h), n in _schedule(size, steps, scales))
 
 
 def _run_lbfgs(problem: _Problem, steps: int, _lr: float, report: Callable) -> None:

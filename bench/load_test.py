@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -23,22 +20,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
+from demo_server import demo_server, proc_status  # noqa: E402
 from machine import machine  # noqa: E402
 
 CONTENT = ROOT / "tests" / "fixtures" / "content.png"
 STYLE = ROOT / "tests" / "fixtures" / "style.png"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def vm_hwm_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        kib = next(int(ln.split()[1]) for ln in f if ln.startswith("VmHWM"))
-    return round(kib / 1024, 1)
 
 
 def main() -> None:
@@ -50,23 +36,11 @@ def main() -> None:
     args = parser.parse_args()
     from gradio_client import Client, handle_file
 
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    server = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        for _ in range(180):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(1)
+    with demo_server() as (url, server):
         warm = Client(url, verbose=False)
         warm.predict(handle_file(str(CONTENT)), handle_file(str(STYLE)), 1.0, "Use the style's colours", 128, None, 0.5,
                      api_name="/stylize")
-        rss_before = vm_hwm_mib(server.pid)
+        rss_before = proc_status(server.pid)["peak_rss_mib"]
         latencies, failures = [], []
         lock = threading.Lock()
 
@@ -96,11 +70,9 @@ def main() -> None:
                   "wall_s": round(wall, 1), "throughput_rps": round(len(latencies) / wall, 2),
                   "latency_p50_s": round(float(np.percentile(lat, 50)), 2) if lat.size else None,
                   "latency_p95_s": round(float(np.percentile(lat, 95)), 2) if lat.size else None,
-                  "server_peak_rss_mib_after_warmup": rss_before, "server_peak_rss_mib_after_load": vm_hwm_mib(server.pid),
+                  "server_peak_rss_mib_after_warmup": rss_before,
+                  "server_peak_rss_mib_after_load": proc_status(server.pid)["peak_rss_mib"],
                   "image": "96x96 content, 96x96 style, output 96x96; queue concurrency 1", "note": args.note}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print(json.dumps(result, indent=1))
     out = ROOT / "bench" / "results" / "load_test.json"
     out.write_text(json.dumps(result, indent=1) + "\n")

@@ -3,6 +3,11 @@
     python demo/app.py                 # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected)
     python demo/app.py --model DIR     # fast mode through a TF-Hub module (ours or Magenta's, on disk)
     python demo/app.py --runtime keras # fast mode on Keras instead of ONNX Runtime (ADAIN_RUNTIME too)
+    python demo/app.py --classic-budget 300  # seconds one classic job may cost (ADAIN_CLASSIC_BUDGET too)
+
+Fast and classic jobs have queues of their own, so a fast job never waits behind a classic one. A
+classic job stops within one optimisation step when it is cancelled, when its page goes away, or
+when a new job comes from the same page, and the next one starts only once it has stopped.
 
 It only wires the UI to the public API (`adain.Stylizer`, `adain.optimize`); errors from it are shown
 in the page as one readable line and the server keeps serving.
@@ -10,6 +15,8 @@ in the page as one readable line and the server keeps serving.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import queue
 import sys
@@ -23,7 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 import gradio as gr  # noqa: E402
 
-from adain import ImageError, Stylizer, optimize  # noqa: E402
+from adain import Cancelled, ImageError, Stylizer, optimize  # noqa: E402
+from adain.gatys import estimated_seconds  # noqa: E402
+from adain.image_io import fit_size  # noqa: E402
 from adain.onnx_runtime import RUNTIMES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +44,11 @@ FAST, CLASSIC = "Fast (AdaIN)", "Classic (optimisation)"
 COLOR_CHOICES = {"Use the style's colours": None, "Keep photo colours (luminance only)": "luminance",
                  "Keep photo colours (match style colours first)": "histogram"}
 OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"
+KEEP_RESULTS = 32  # result files kept in OUT_DIR (Gradio serves its own copies; older ones are deleted)
+CACHE_CLEANUP = (600, 1800)  # Gradio deletes its cached files older than 30 min, every 10 min
+CLASSIC_BUDGET_S = 600.0  # default cost limit of one classic job, in seconds on a 2-vCPU machine
+ABANDONED_S = 5.0  # a classic job whose page has not taken its progress for this long is stopped
+_CLASSIC_SLOT = threading.Semaphore(1)  # one optimisation computes at a time, a stopping one included
 
 
 class UploadImage(gr.Image):
@@ -53,6 +67,7 @@ class UploadImage(gr.Image):
 
 
 _STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": os.environ.get("ADAIN_RUNTIME", "onnx-int8")}
+_LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", CLASSIC_BUDGET_S))}
 
 
 def _stylizer():
@@ -89,11 +104,44 @@ def _checked(path):
         raise gr.Error(str(exc).replace(str(path), "the upload")) from None
 
 
+def _release_memory() -> None:
+    """Give freed heap pages back to the OS after a job (glibc keeps them otherwise, so a server that
+    once decoded a 12-megapixel photo would stay that large); a no-op where there is no glibc."""
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
 def _save(image) -> str:
+    """Write a result PNG for the download button, keeping only the newest KEEP_RESULTS in OUT_DIR."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}.png"
     image.save(path)
+    old = sorted(OUT_DIR.glob("stylized-*.png"), key=lambda p: p.stat().st_mtime)[:-KEEP_RESULTS]
+    for stale in old:
+        stale.unlink(missing_ok=True)
     return str(path)
+
+
+def _classic_scales(size: int) -> int:
+    return 2 if size >= 384 else 1
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def classic_estimate(steps, size) -> str:
+    """The page's note under the classic settings: expected time (square photo) and the server's limit."""
+    steps, size = int(steps), min(int(size), MAX_OUTPUT)
+    expected = estimated_seconds(steps, (size, size), _classic_scales(size))
+    budget = _LIMITS["classic_budget_s"]
+    verdict = "" if expected <= budget else " **Over the limit: use fewer steps or a smaller size.**"
+    return (f"Classic mode: about {_duration(expected)} for a square photo on a 2-vCPU machine; this server "
+            f"allows up to {_duration(budget)} per job.{verdict}")
 
 
 def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=None, mix=0.5):
@@ -109,6 +157,8 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
                                      max_size=min(int(size), MAX_OUTPUT))
     except (ImageError, ValueError, FileNotFoundError) as exc:
         raise gr.Error(str(exc)) from None
+    finally:
+        _release_memory()
     path = _save(result)
     return path, path
 
@@ -116,33 +166,57 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
 def classic(content, style, steps=100, preserve_color=None, size=256, progress=gr.Progress()):
     """Classic mode: Gatys et al. optimisation with a live progress bar and intermediate images.
 
-    The optimisation runs on a worker thread; this generator reports its progress and yields a
+    The optimisation runs on a worker thread; this generator reports its progress each step, shows a
     preview every tenth of the way, then the final image (the API returns only the final one).
+    Jobs over the server's budget are refused before they start. The worker stops within one step
+    when this generator is closed (cancel) or stops taking its progress (page gone, ABANDONED_S).
     """
     content_img, style_img = _inputs(content, style)
     steps, size = int(steps), min(int(size), MAX_OUTPUT)
+    scales = _classic_scales(size)
+    expected = estimated_seconds(steps, fit_size(content_img.size, size), scales)
+    budget = _LIMITS["classic_budget_s"]
+    if expected > budget:
+        raise gr.Error(f"This job would take about {_duration(expected)} here, and this server allows "
+                       f"{_duration(budget)} per classic job: use fewer steps or a smaller size.")
     preview_every = max(1, steps // 10)
-    events: queue.Queue = queue.Queue()
+    events: queue.Queue = queue.Queue(maxsize=1)  # the worker waits for the page to take each step
+    cancel = threading.Event()
     outcome: dict = {}
+
+    def emit(event) -> None:
+        try:
+            events.put(event, timeout=ABANDONED_S)
+        except queue.Full:  # nobody takes the progress any more: the page has gone
+            cancel.set()
 
     def work():
         try:
-            outcome["image"] = optimize(
-                content_img, style_img, steps=steps, size=size, scales=2 if size >= 384 else 1,
-                preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
-                callback=lambda step, losses, image: events.put(
-                    (step, losses["total"], image if step % preview_every == 0 and step < steps else None)))
+            with _CLASSIC_SLOT:
+                outcome["image"] = optimize(
+                    content_img, style_img, steps=steps, size=size, scales=scales,
+                    preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color), cancel=cancel,
+                    callback=lambda step, losses, image: emit(
+                        (step, losses["total"], image if step % preview_every == 0 and step < steps else None)))
+        except Cancelled:
+            outcome["error"] = "The job was cancelled."
         except (ImageError, ValueError) as exc:
             outcome["error"] = str(exc)
         finally:
-            events.put(None)
+            _release_memory()
+            if not cancel.is_set():
+                emit(None)
 
-    threading.Thread(target=work, daemon=True).start()
-    while (event := events.get()) is not None:
-        step, loss, preview = event
-        progress(step / steps, desc=f"step {step}/{steps}, loss {loss:.4g}")
-        if preview is not None:
-            yield _save(preview), None
+    progress(0, desc="waiting for the previous classic job to stop")
+    threading.Thread(target=work, daemon=True, name="adain-classic").start()
+    try:
+        while (event := events.get()) is not None:
+            step, loss, preview = event
+            progress(step / steps, desc=f"step {step}/{steps}, loss {loss:.4g}")
+            # A yield every step: Gradio can only close (cancel) this generator between two of them.
+            yield (gr.skip() if preview is None else preview), gr.skip()
+    finally:
+        cancel.set()  # closed early (cancel, disconnect): the worker stops at its next loss evaluation
     if "error" in outcome:
         raise gr.Error(outcome["error"])
     path = _save(outcome["image"])
@@ -155,7 +229,7 @@ def _examples(kind: str) -> list[str]:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="adain: paint your photo in any style") as demo:
+    with gr.Blocks(title="adain: paint your photo in any style", delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# Paint a photo in the style of any painting\n"
                     "Give a photo and a painting (or pick one below). **Fast** uses a trained network (a few "
                     "seconds); **Classic** optimises the picture itself (slower, often finer).")
@@ -176,28 +250,31 @@ def build() -> gr.Blocks:
             style2 = UploadImage(label="Second style", type="filepath", image_mode=None, sources=["upload"], format="png")
             mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Share of the second style")
         steps = gr.Slider(20, 500, value=100, step=10, label="Optimisation steps (classic mode)", visible=False)
+        estimate = gr.Markdown(classic_estimate(100, 512), visible=False)
         with gr.Row():
             run_fast = gr.Button("Stylize", variant="primary")
             run_classic = gr.Button("Stylize (classic)", variant="primary", visible=False)
+            stop_classic = gr.Button("Cancel", variant="stop", visible=False)
         download = gr.File(label="Download full-resolution PNG")
         gr.Markdown(f"Uploads up to {MAX_FILE_SIZE.upper()} and {MAX_PIXELS // 1_000_000} megapixels; "
                     f"results up to {MAX_OUTPUT} px on the long side.")
 
         def switch(m):
-            classic_mode = m == CLASSIC
-            return (gr.update(visible=classic_mode), gr.update(visible=not classic_mode),
-                    gr.update(visible=classic_mode), gr.update(visible=not classic_mode))
+            on, off = gr.update(visible=m == CLASSIC), gr.update(visible=m != CLASSIC)
+            return on, off, on, on, on, off
 
-        mode.change(switch, mode, [steps, run_fast, run_classic, alpha])
+        mode.change(switch, mode, [steps, run_fast, run_classic, stop_classic, estimate, alpha])
+        gr.on([steps.change, size.change], classic_estimate, [steps, size], estimate, queue=False, api_visibility="private")
         run_fast.click(stylize, [content, style, alpha, preserve, size, style2, mix], [output, download],
-                       api_name="stylize", concurrency_limit=1)
-        run_classic.click(classic, [content, style, steps, preserve, size], [output, download],
-                          api_name="optimize", concurrency_limit=1)
+                       api_name="stylize", concurrency_limit=1, concurrency_id="fast")
+        classic_job = run_classic.click(classic, [content, style, steps, preserve, size], [output, download],
+                                        api_name="optimize", concurrency_limit=1, concurrency_id="classic")
+        stop_classic.click(None, None, None, cancels=[classic_job], api_visibility="private")
         pairs = [[c, s] for c, s in zip(_examples("content"), _examples("styles"))]
         if pairs:
             gr.Examples(pairs, inputs=[content, style], outputs=[output, download], fn=stylize,
                         run_on_click=True, cache_examples=False, label="One-click examples")
-    demo.queue(max_size=64, default_concurrency_limit=1)  # one job at a time; up to 64 wait in line
+    demo.queue(max_size=64, default_concurrency_limit=1)  # one job per queue at a time; up to 64 wait in line
     return demo
 
 
@@ -207,7 +284,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="adain Gradio demo")
     parser.add_argument("--model", help="a TF-Hub module folder to use for the fast mode instead of the shipped model")
     parser.add_argument("--runtime", choices=RUNTIMES, help=f"fast-mode runtime (default {_STYLIZER['runtime']})")
+    parser.add_argument("--classic-budget", type=float,
+                        help=f"seconds (on a 2-vCPU machine) one classic job may cost (default {_LIMITS['classic_budget_s']:g})")
     args = parser.parse_args()
+    if args.classic_budget:
+        _LIMITS["classic_budget_s"] = args.classic_budget
     if args.model:
         _STYLIZER["model"] = args.model
     if args.runtime:

@@ -23,7 +23,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def demo_process(tmp_path_factory):
+    """(url, process) of the demo started on a free loopback port."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
            "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -42,9 +43,19 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("demo did not start in 180 s")
-    yield url
+    yield url, proc
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(demo_process):
+    return demo_process[0]
+
+
+@pytest.fixture(scope="module")
+def server_pid(demo_process):
+    return demo_process[1].pid
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +85,10 @@ def test_optimize_endpoint_streams_previews_then_the_result(client, fixtures):
                         api_name="/optimize")
     out, download = job.result(timeout=300)
     assert Image.open(out).size == (96, 96) and download is not None
-    previews = job.outputs()[:-1]
-    assert len(previews) >= 3 and all(d is None for _, d in previews)  # previews have no download yet
+    updates = job.outputs()[:-1]  # one per step (so a cancel takes effect within one); a picture every tenth
+    previews = [p for p, _ in updates if isinstance(p, str)]
+    assert len(updates) >= 19 and len(previews) >= 3
+    assert not any(isinstance(d, str) for _, d in updates)  # previews have no download yet
 
 
 def test_corrupt_upload_is_an_error_and_the_server_keeps_serving(client, fixtures, tmp_path):
@@ -151,3 +164,86 @@ def test_upload_over_the_size_limit_is_refused(client, fixtures, tmp_path):
                             gradio_client.handle_file(str(fixtures / "style.png")), 1.0, "Use the style's colours", 128,
                             None, 0.5, api_name="/stylize")
     assert Image.open(out).size == (96, 96)
+
+
+def cpu_cores(pid: int, seconds: float) -> float:
+    """Cores the process used on average over the next `seconds` (from /proc)."""
+    def cpu_s():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    before = cpu_s()
+    time.sleep(seconds)
+    return (cpu_s() - before) / seconds
+
+
+def seconds_to_idle(pid: int, limit: float = 20.0) -> float:
+    """Seconds until the process spends a whole second using under 0.2 of a core (inf past `limit`)."""
+    start = time.time()
+    while time.time() - start < limit:
+        if cpu_cores(pid, 1.0) < 0.2:
+            return time.time() - start
+    return float("inf")
+
+
+def photo(path: Path, side: int) -> Path:
+    x = np.linspace(0, 255, side)
+    Image.fromarray(np.stack([np.add.outer(x, x) / 2, np.outer(np.ones(side), x), np.outer(x, np.ones(side))], -1)
+                    .astype(np.uint8)).save(path)
+    return path
+
+
+def wait_for_step(job, step: int, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        progress = job.status().progress_data
+        if progress and progress[0].desc and progress[0].desc.startswith("step "):
+            if int(progress[0].desc.split()[1].split("/")[0]) >= step:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"the classic job did not reach step {step}")
+
+
+CLASSIC_ARGS = (200, "Use the style's colours", 256)  # steps, colours, size: minutes of work if not stopped
+
+
+def test_fast_jobs_pass_a_running_classic_job_and_cancel_frees_the_cpu(client, server_pid, fixtures, tmp_path):
+    style = gradio_client.handle_file(str(fixtures / "style.png"))
+    job = client.submit(gradio_client.handle_file(str(photo(tmp_path / "c.png", 256))), style, *CLASSIC_ARGS,
+                        api_name="/optimize")
+    wait_for_step(job, 2)
+    out, _ = client.predict(gradio_client.handle_file(str(fixtures / "content.png")), style, 1.0,
+                            "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+    assert Image.open(out).size == (96, 96)
+    assert not job.done()  # the fast job did not wait for the classic one
+    job.cancel()
+    assert seconds_to_idle(server_pid) < 5  # the optimisation stopped (it used a whole core or more)
+
+
+def test_a_disconnected_classic_job_stops(server, server_pid, fixtures, tmp_path):
+    script = f"""
+import sys, time
+from gradio_client import Client, handle_file
+client = Client({server!r}, verbose=False)
+job = client.submit(handle_file({str(photo(tmp_path / "c.png", 256))!r}), handle_file({str(fixtures / "style.png")!r}),
+                    *{CLASSIC_ARGS!r}, api_name="/optimize")
+while not (job.status().progress_data or [None])[0]:
+    time.sleep(0.5)
+print("running", flush=True)
+time.sleep(600)
+"""
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "running"
+        assert cpu_cores(server_pid, 1.0) > 0.5
+    finally:
+        child.kill()  # the page goes away mid-job
+        child.wait()
+    assert seconds_to_idle(server_pid) < 10
+
+
+def test_classic_job_over_the_budget_is_refused_before_it_starts(client, fixtures, tmp_path):
+    with pytest.raises(Exception) as info:
+        client.predict(gradio_client.handle_file(str(photo(tmp_path / "big.png", 1024))),
+                       gradio_client.handle_file(str(fixtures / "style.png")), 500, "Use the style's colours", 1024,
+                       api_name="/optimize")
+    assert "this server allows 10 min per classic job" in str(info.value)

@@ -1,11 +1,14 @@
 """The classic optimisation mode: losses go down, seeds reproduce, scales reach the requested size."""
 
+import threading
+
 import numpy as np
 import pytest
 from keras import ops
 
-from adain import optimize
+from adain import Cancelled, optimize
 from adain.adain_op import channel_stats
+from adain.gatys import SECONDS_PER_MEGAPIXEL_STEP, estimated_seconds
 from adain.losses import gram_matrix, moment_style_loss, total_variation
 
 
@@ -63,3 +66,26 @@ def test_luminance_mode_keeps_content_colours(fixtures, content_arr):
 def test_bad_options(fixtures, kwargs, message):
     with pytest.raises(ValueError, match=message):
         optimize(fixtures / "content.png", fixtures / "style.png", **kwargs)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "adam"])
+def test_cancel_stops_within_one_step(fixtures, method):
+    cancel = threading.Event()
+    steps = []
+
+    def callback(step, losses, image):
+        steps.append(step)
+        if step == 2:
+            cancel.set()  # as a server does from another thread
+
+    with pytest.raises(Cancelled):
+        optimize(fixtures / "content.png", fixtures / "style.png", steps=50, size=32, method=method,
+                 callback=callback, cancel=cancel)
+    assert steps == [1, 2]
+
+
+def test_estimated_seconds_counts_every_scale():
+    per_step = SECONDS_PER_MEGAPIXEL_STEP / 1e6
+    assert estimated_seconds(10, (512, 256)) == pytest.approx(10 * 512 * 256 * per_step)
+    # two scales: 50 steps at half size, then 50 at full size
+    assert estimated_seconds(100, (512, 512), scales=2) == pytest.approx(50 * (256 ** 2 + 512 ** 2) * per_step)

@@ -1,0 +1,58 @@
+"""The demo as a subprocess on a free loopback port, and what /proc says about it (for the bench scripts)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def demo_server(env: dict | None = None, start_timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(url, process) of `demo/app.py` serving on 127.0.0.1 until the block ends."""
+    port = free_port()
+    full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    server = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py")], env=full_env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + start_timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError("the demo did not start") from None
+                time.sleep(1)
+        yield f"http://127.0.0.1:{port}/", server
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def proc_status(pid: int) -> dict:
+    """Threads, resident and peak memory (MiB) and CPU seconds used so far of a process."""
+    status = dict(ln.split(":", 1) for ln in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in ln)
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return {"threads": int(status["Threads"]), "rss_mib": round(int(status["VmRSS"].split()[0]) / 1024, 1),
+            "peak_rss_mib": round(int(status["VmHWM"].split()[0]) / 1024, 1),
+            "cpu_s": (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
+
+
+def folder_mib(path: Path) -> float:
+    """Size of the files under `path` (0 when it does not exist)."""
+    return round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 2**20, 2)
