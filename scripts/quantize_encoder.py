@@ -1,7 +1,9 @@
 """Make weights/vgg19_relu4_1_int8.onnx: the shipped VGG19 encoder (to relu4_1, normalised) with int8
 weights and activations, for `Stylizer.load(runtime="onnx-int8")`. Run once; the result is committed.
 
-    python scripts/quantize_encoder.py --content ../shared/train_data/content --style ../shared/train_data/style
+    python scripts/quantize_encoder.py --content ../shared/train_data/content --style ../shared/train_data/style [--multilevel]
+
+--multilevel: the graph also outputs relu1_1, relu2_1 and relu3_1 (what a multi-level decoder reads).
 
 Static QDQ quantization (ONNX Runtime): per-channel int8 weights, uint8 activations calibrated on
 photos and paintings at 256 px (percentile 99.999). reduce_range (7-bit weights) matters on CPUs
@@ -24,7 +26,7 @@ from adain.data import center_crop, list_images  # noqa: E402
 from adain.encoder import build_encoder  # noqa: E402
 from adain.image_io import load_image  # noqa: E402
 from adain.onnx_runtime import INT8_ENCODER, export_graph  # noqa: E402
-from adain.vgg_spec import CONTENT_LAYER  # noqa: E402
+from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS  # noqa: E402
 
 
 def main() -> None:
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=32, help="calibration images from each folder")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=INT8_ENCODER)
+    parser.add_argument("--multilevel", action="store_true", help="output relu1_1..relu4_1, not relu4_1 alone")
     args = parser.parse_args()
 
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
@@ -54,7 +57,8 @@ def main() -> None:
             return None if path is None else {self.name: center_crop(load_image(path), args.size)[None]}
 
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_graph(build_encoder((CONTENT_LAYER,)), Path(tmp) / "encoder.onnx")
+        taps = STYLE_LAYERS if args.multilevel else (CONTENT_LAYER,)
+        fp32 = export_graph(build_encoder(taps), Path(tmp) / "encoder.onnx")
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(fp32), str(pre))
         import onnx
