@@ -30,6 +30,7 @@ TILE = 512  # tile side in pixels
 _ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
 _DECODER_HALO = 8  # in feature pixels (64 px of output), > the decoder's receptive-field radius
 STYLE_CACHE_SIZE = 8  # style statistics kept per Stylizer (a demo reuses the same few styles)
+BORDER_PAD = 32  # content reflected this far past its border before encoding, then cropped (see _paint)
 
 
 class Stylizer:
@@ -173,10 +174,26 @@ class Stylizer:
         size = fit_size(content_img.size, max_size)
         content_arr = to_array(content_img, size)
         pairs = [color.prepare(content_arr, s, preserve_color) for s in _style_arrays(styles, style_size)]
-        tile = _tile_for(size, tile_size)
-        t = self.target_features(pairs[0][0], [s for _, s in pairs], alpha, mix, masks, tile)
-        out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
+        out = self._paint(pairs[0][0], [s for _, s in pairs], alpha, mix, masks, tile_size)
         return to_pil(color.finish(out, content_arr, preserve_color))
+
+    def _paint(self, content: np.ndarray, styles: list, alpha: float, mix=None, masks=None,
+               tile_size: int | None = None) -> np.ndarray:
+        """The decoder's image (RGB, not yet clipped) for an RGB 0-255 content array, at its size.
+
+        The content (and each mask) is first extended by BORDER_PAD pixels of reflection, and the
+        output cropped back: VGG's zero padding gives border features that no photo has, which the
+        decoder paints as a frame along the edges; 32 px puts them outside the picture (the border
+        band then differs from a 64-px pad's as little as the interior does).
+        """
+        h, w = content.shape[:2]
+        p = min(BORDER_PAD, h - 1, w - 1)  # a reflection can be at most the image's size less one
+        padded = np.pad(content, ((p, p), (p, p), (0, 0)), mode="reflect")
+        if masks is not None:
+            masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
+        tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
+        t = self.target_features(padded, styles, alpha, mix, masks, tile)
+        return np.asarray(ops.convert_to_numpy(self.decode(t, h + 2 * p, w + 2 * p, tile)))[0, p:p + h, p:p + w]
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
                         mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
@@ -216,10 +233,7 @@ class Stylizer:
             content_in, style_in = color.prepare(content_arr, style_arr, preserve_color)
             if stats is None:
                 stats = self._style_stats(style_in)
-            tile = _tile_for(size, None)
-            t = self.target_features(content_in, [stats], alpha, tile=tile)
-            out = np.asarray(ops.convert_to_numpy(self.decode(t, size[1], size[0], tile)))[0]
-            yield to_pil(color.finish(out, content_arr, preserve_color))
+            yield to_pil(color.finish(self._paint(content_in, [stats], alpha), content_arr, preserve_color))
 
     def _masked_adain(self, fc, stats: list, masks: Sequence[ImageLike], feat_size: tuple[int, int]):
         """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
