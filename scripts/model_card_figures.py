@@ -1,10 +1,12 @@
-"""Refresh the model card's example figure and quality table for the shipped decoder.
+"""Refresh the model card's example figures and quality table for the shipped decoder.
 
-    python scripts/model_card_figures.py [--decoder weights/decoder.npz]
+    python scripts/model_card_figures.py [--decoder weights/decoder.npz] [--compare weights/training/best_decoder.npz]
 
 Writes weights/examples_grid.jpg (rows: the demo's example pairs; columns: content, style, α = 1,
-α = 0.6) and prints the Markdown rows of the card's tables: validation (from the committed checkpoint's
-weights/training/val*.csv) and "Quality" (`adain evaluate --size 256` on the demo pairs).
+α = 0.6) and prints the Markdown rows of the card's tables: validation (from the committed checkpoints'
+weights/training*/val*.csv) and "Quality" (`adain evaluate --size 256` on the demo pairs).
+With --compare, also weights/compare_grid.jpg: held-out pairs (never trained on) at 512 px, full size,
+columns content, style, the --compare decoder, this decoder.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ EXAMPLES = ROOT / "demo" / "examples"
 PAIRS = [("1_astronaut.jpg", "2_waves.png"), ("1_astronaut.jpg", "1_strokes.png"),
          ("2_coffee.jpg", "3_mosaic.png"), ("3_chelsea.jpg", "4_ink.png")]
 THUMB = 192
+COMPARE_PAIRS = ((0, 0), (1, 6), (2, 2), (3, 5), (5, 3), (6, 1))  # (held-out content, held-out style) indices
+COMPARE_SIZE = 512
 
 
 def _name(file: str) -> str:
@@ -30,7 +34,7 @@ def _name(file: str) -> str:
 
 
 def print_validation_tables() -> None:
-    for path in sorted((ROOT / "weights" / "training").glob("val*.csv")):
+    for path in sorted((ROOT / "weights").glob("training*/val*.csv")):
         print(f"\n{path.relative_to(ROOT)}:")
         print("| step | content loss | style loss | total (content + 10·style) |\n| --- | --- | --- | --- |")
         with path.open() as f:
@@ -39,10 +43,35 @@ def print_validation_tables() -> None:
                       f"| {float(row['total_loss']):.2f} |")
 
 
+def compare_grid(old: Path, new: Path | None, content_dir: str, style_dir: str) -> None:
+    """weights/compare_grid.jpg: held-out pairs stylized by two decoders, side by side at full size."""
+    from adain.data import list_images, split_holdout
+    from adain.image_io import load_image
+
+    contents = split_holdout(list_images(content_dir), 8)[1]
+    styles = split_holdout(list_images(style_dir), 8)[1]
+    before, after = Stylizer.load(old), Stylizer.load(new)
+    side = COMPARE_SIZE
+    grid = Image.new("RGB", (4 * side, len(COMPARE_PAIRS) * side), "white")
+    for r, (ci, si) in enumerate(COMPARE_PAIRS):
+        c, s = load_image(contents[ci]), load_image(styles[si])
+        cells = [c, s] + [st.stylize(c, s, max_size=side) for st in (before, after)]
+        for col, img in enumerate(cells):
+            img = img.convert("RGB")
+            img.thumbnail((side, side), Image.LANCZOS)
+            grid.paste(img, (col * side + (side - img.width) // 2, r * side + (side - img.height) // 2))
+    grid.save(ROOT / "weights" / "compare_grid.jpg", quality=90)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decoder", type=Path, default=None, help="default: the shipped decoder")
+    parser.add_argument("--compare", type=Path, help="also draw weights/compare_grid.jpg against this decoder")
+    parser.add_argument("--content", default=str(ROOT.parent / "shared" / "train_data" / "content"))
+    parser.add_argument("--style", default=str(ROOT.parent / "shared" / "train_data" / "style"))
     args = parser.parse_args()
+    if args.compare:
+        compare_grid(args.compare, args.decoder, args.content, args.style)
 
     stylizer = Stylizer.load(args.decoder)
     grid = Image.new("RGB", (4 * THUMB, len(PAIRS) * THUMB), "white")
