@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from adain.resources import WEIGHTS_DIR
+
 RUNTIMES = ("keras", "onnx", "onnx-int8")
-INT8_ENCODER = Path(__file__).resolve().parent.parent / "weights" / "vgg19_relu4_1_int8.onnx"
+INT8_ENCODER = WEIGHTS_DIR / "vgg19_relu4_1_int8.onnx"
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 

@@ -19,10 +19,11 @@ from adain.adain_op import adain, channel_stats
 from adain.decoder import decoder_inputs, decoder_levels, load_decoder
 from adain.encoder import build_encoder
 from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
+from adain.resources import WEIGHTS_DIR
 from adain.tiling import tiled_map
 from adain.vgg_spec import CONTENT_LAYER
 
-SHIPPED_DECODER = Path(__file__).resolve().parent.parent / "weights" / "decoder.npz"
+SHIPPED_DECODER = WEIGHTS_DIR / "decoder.npz"
 DEFAULT_STYLE_SIZE = 512  # long side the style is encoded at (brush-stroke scale), as in the paper
 _STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
 AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from adain.resources import WEIGHTS_DIR
 from adain.vgg_spec import VGG_CONV_LAYERS
 
-SHIPPED_VGG_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "vgg19_q.npz"
+SHIPPED_VGG_WEIGHTS = WEIGHTS_DIR / "vgg19_q.npz"
 
 _TORCH_STORAGE_DTYPES = {
     "FloatStorage": np.float32,

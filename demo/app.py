@@ -26,11 +26,10 @@ import uuid
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
 import gradio as gr  # noqa: E402
 
-from adain import Cancelled, ImageError, Stylizer, optimize  # noqa: E402
+from adain import Cancelled, ImageError, Stylizer, optimize  # noqa: E402  (the installed package, weights included)
 from adain.gatys import estimated_seconds  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.onnx_runtime import RUNTIMES  # noqa: E402

@@ -1,0 +1,29 @@
+"""The wheel carries the weights: built from this checkout and installed elsewhere, it stylizes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args, **kw):
+    return subprocess.run([sys.executable, *args], check=True, capture_output=True, text=True, **kw)
+
+
+def test_wheel_installed_outside_the_checkout_stylizes(tmp_path):
+    run("-m", "pip", "wheel", "-q", str(ROOT), "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"))
+    wheel = next((tmp_path / "dist").glob("adain-*.whl"))
+    assert wheel.stat().st_size > 10 * 2**20  # the VGG19 and decoder weights are inside
+    run("-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path / "site"), str(wheel))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code = ("import numpy as np, adain; from adain import Stylizer; "
+            "rng = np.random.default_rng(0); photo = rng.integers(0, 255, (40, 56, 3), np.uint8); "
+            "out = Stylizer.load().stylize(photo, rng.integers(0, 255, (64, 64, 3), np.uint8), max_size=None); "
+            "print(adain.__file__, out.size, float(np.asarray(out).std()))")
+    env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
+           "HOME": str(tmp_path)}
+    module, *size, std = run("-c", code, cwd=elsewhere, env=env).stdout.split()
+    assert module.startswith(str(tmp_path / "site"))  # the installed copy, not this checkout
+    assert " ".join(size) == "(56, 40)" and float(std) > 1.0
