@@ -4,7 +4,8 @@
 
 On a free 127.0.0.1 port, with its own temporary folder, while the server's threads, memory and CPU are
 sampled every half second:
-1. after one job of each mode (the baseline), fast jobs alone from the same number of clients;
+1. after a fast job with each upload and a cancelled classic job (the baseline: a warm server), fast
+   jobs alone from the same number of clients;
 2. at the same time: classic jobs submitted and cancelled `--rounds` times, classic jobs whose client
    process is killed mid-job (a closed tab), and fast jobs from several clients with realistic uploads
    (a 12-megapixel phone JPEG, a PNG with alpha, an animated GIF);
@@ -34,6 +35,7 @@ from machine import machine  # noqa: E402
 STYLE = ROOT / "demo" / "examples" / "styles" / "2_waves.png"
 COLOURS = "Use the style's colours"
 CLASSIC = (200, COLOURS, 256)  # steps, colours, size: minutes of work unless stopped
+UPLOADS = ("phone_12mp.jpg", "alpha.png", "animated.gif")  # what the fast clients send, in turn
 
 
 def make_uploads(folder: Path) -> dict[str, Path]:
@@ -129,7 +131,8 @@ def main() -> None:
         fast_args = lambda name, size=512: (handle_file(str(uploads[name])), handle_file(str(STYLE)),  # noqa: E731
                                             0.8, COLOURS, size, None, 0.5)
         client = Client(url, verbose=False)
-        client.predict(*fast_args("alpha.png", 256), api_name="/stylize")  # warm up both modes
+        for name in UPLOADS:  # warm up both modes: the baseline is the server with its caches for these sizes
+            client.predict(*fast_args(name), api_name="/stylize")
         warm = client.submit(handle_file(str(uploads["classic.png"])), handle_file(str(STYLE)), *CLASSIC,
                              api_name="/optimize")
         wait_running(warm)
@@ -139,12 +142,12 @@ def main() -> None:
         sampler = Sampler(server.pid)
         sampler.start()
 
-        def fast_loop(latencies: list, count: int, names=("phone_12mp.jpg", "alpha.png", "animated.gif")) -> None:
+        def fast_loop(latencies: list, count: int) -> None:
             c = Client(url, verbose=False)
             for i in range(count):
                 t0 = time.perf_counter()
                 try:
-                    c.predict(*fast_args(names[i % len(names)]), api_name="/stylize")
+                    c.predict(*fast_args(UPLOADS[i % len(UPLOADS)]), api_name="/stylize")
                     with lock:
                         latencies.append(time.perf_counter() - t0)
                 except Exception as exc:  # noqa: BLE001 - counted and reported

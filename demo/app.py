@@ -130,7 +130,8 @@ def _classic_scales(size: int) -> int:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    s = round(seconds)
+    return f"{s} s" if s < 90 else f"{s // 60} min" + (f" {s % 60} s" if s % 60 else "")
 
 
 def classic_estimate(steps, size) -> str:

@@ -126,10 +126,15 @@ def test_in_a_real_browser(server, fixtures, tmp_path):
         page.get_by_role("button", name="Stylize", exact=True).click()
         result = page.locator("img[src*='stylized-']")
         result.first.wait_for(timeout=60_000)
+        assert result.count() >= 1
+        page.get_by_label("Classic (optimisation)").check()  # the classic mode tells its cost before it starts
+        estimate = page.get_by_text("this server allows up to 10 min per job")
+        estimate.wait_for(timeout=10_000)
+        assert "about 9 min 35 s" in estimate.inner_text()  # 100 steps at 512 px: 50 at 256², 50 at 512²
+        assert page.get_by_role("button", name="Cancel").is_visible()
         page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
         if os.environ.get("ADAIN_SCREENSHOT_DIR"):  # to look at it after the run
             shutil.copy(tmp_path / "demo.png", Path(os.environ["ADAIN_SCREENSHOT_DIR"]) / "demo.png")
-        assert result.count() >= 1
         browser.close()
 
 
