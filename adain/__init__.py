@@ -1,8 +1,24 @@
-"""adain: arbitrary neural style transfer with AdaIN (one pass) and Gatys optimisation (fallback)."""
+"""adain: arbitrary neural style transfer with AdaIN (one pass) and Gatys optimisation (fallback).
 
-from adain.gatys import Cancelled, optimize
+`import adain` and the command line's argument parsing load neither TensorFlow nor Keras: the
+classes below are imported on first use (PEP 562), so `adain --help` starts in a fraction of a second.
+"""
+
+from importlib import import_module
+
 from adain.image_io import ImageError, load_image
-from adain.stylizer import Stylizer
+
+_LAZY = {"Stylizer": "adain.stylizer", "optimize": "adain.gatys", "Cancelled": "adain.gatys"}
 
 __all__ = ["Stylizer", "optimize", "Cancelled", "load_image", "ImageError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'adain' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -27,3 +27,11 @@ def test_wheel_installed_outside_the_checkout_stylizes(tmp_path):
     module, *size, std = run("-c", code, cwd=elsewhere, env=env).stdout.split()
     assert module.startswith(str(tmp_path / "site"))  # the installed copy, not this checkout
     assert " ".join(size) == "(56, 40)" and float(std) > 1.0
+
+
+def test_import_and_help_load_no_tensorflow():
+    code = ("import sys, adain, adain.cli; adain.cli._parser().format_help(); "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    assert run("-c", code).stdout.strip() == "[]"
+    assert "stylize" in run("-m", "adain.cli", "--help").stdout
+    from adain import Stylizer  # noqa: F401 - the lazy attribute still resolves
