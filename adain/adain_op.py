@@ -1,17 +1,42 @@
-"""Adaptive Instance Normalisation and the feature statistics it is built on (keras.ops only)."""
+"""Adaptive Instance Normalisation and the feature statistics it is built on.
+
+The maths is written once for two kinds of arrays: Keras tensors (training, the Keras runtime, the
+exports; through keras.ops) and numpy arrays (the ONNX runtime, which loads neither TensorFlow nor
+Keras; through numpy's functions of the same names).
+"""
 
 from __future__ import annotations
 
-from keras import ops
+import numpy as np
 
 EPS = 1e-5
 
 
+class _NumpyOps:
+    """The few keras.ops functions used here, for numpy arrays."""
+
+    mean, sum, sqrt, square = staticmethod(np.mean), staticmethod(np.sum), staticmethod(np.sqrt), staticmethod(np.square)
+
+    @staticmethod
+    def cast(x, dtype: str):
+        return np.asarray(x, dtype)
+
+
+def _ops(x):
+    """numpy's functions for numpy arrays, keras.ops for anything else (tensors, symbolic or not)."""
+    if isinstance(x, np.ndarray):
+        return _NumpyOps
+    from keras import ops
+
+    return ops
+
+
 def channel_stats(features, mask=None, eps: float = EPS):
-    """Per-sample, per-channel mean and std over H and W of NHWC `features` -> two (N,1,1,C) tensors.
+    """Per-sample, per-channel mean and std over H and W of NHWC `features` -> two (N,1,1,C) arrays.
 
     With a (N,H,W,1) `mask` in [0,1], the statistics are those of the masked region only.
     """
+    ops = _ops(features)
     features = ops.cast(features, "float32")
     if mask is None:
         mean = ops.mean(features, axis=(1, 2), keepdims=True)
@@ -26,6 +51,6 @@ def channel_stats(features, mask=None, eps: float = EPS):
 
 def adain(content, style_mean, style_std, eps: float = EPS):
     """Normalise `content` per channel, then give it the style's per-channel mean and std."""
-    content = ops.cast(content, "float32")
+    content = _ops(content).cast(content, "float32")
     c_mean, c_std = channel_stats(content, eps=eps)
     return (content - c_mean) / c_std * style_std + style_mean

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from adain.image_io import DEFAULT_MAX_SIZE, ImageError
-from adain.onnx_runtime import RUNTIMES
+from adain.stylizer import RUNTIMES, fastest_runtime
 from adain.train_config import TrainConfig
 
 
@@ -21,8 +21,9 @@ def _add_color(p: argparse.ArgumentParser) -> None:
 
 
 def _add_runtime(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--runtime", choices=RUNTIMES, default="keras",
-                   help="keras (default), onnx (ONNX Runtime, faster on CPU) or onnx-int8 (int8 encoder, fastest)")
+    p.add_argument("--runtime", choices=RUNTIMES, default=fastest_runtime(),
+                   help="keras, onnx (ONNX Runtime, faster on CPU) or onnx-int8 (int8 encoder, fastest; no TensorFlow "
+                        "with the shipped decoder); default: the fastest installed (%(default)s)")
 
 
 def _parser() -> argparse.ArgumentParser:

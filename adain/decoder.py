@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, VGG_CHANNELS
+from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, SKIP_LEVELS, VGG_CHANNELS
 
 # (output channels of the paper's decoder before width scaling, upsample after this conv?)
 _DECODER_PLAN = (
@@ -26,7 +26,6 @@ _DECODER_PLAN = (
     (128, False), (64, True),
     (64, False),
 )
-SKIP_LEVELS = ("relu3_1", "relu2_1", "relu1_1")  # the feature each upsampling step of the plan reaches, in order
 SKIP_GAIN = 10.0  # fixed gain of the skip projections: Adam then moves them 10x faster than the trunk
 
 

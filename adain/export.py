@@ -26,21 +26,17 @@ def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Pa
     import keras
     import tensorflow as tf
 
-    from adain.stylizer import BORDER_PAD
-
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("TF-Hub export needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
-    if not isinstance(stylizer.encoder, keras.Model):
+    from adain.keras_runtime import KerasStylizer
+
+    if not isinstance(stylizer, KerasStylizer):
         raise TypeError("TF-Hub export needs a Stylizer on the Keras runtime (Stylizer.load(runtime='keras'))")
     image = tf.TensorSpec([None, None, None, 3], tf.float32)
     scalar = tf.TensorSpec([], tf.float32)
 
     def run(content, style, alpha):
-        h, w = tf.shape(content)[1], tf.shape(content)[2]
-        p = tf.minimum(BORDER_PAD, tf.minimum(h, w) - 1)  # reflected border, as in Stylizer._paint
-        padded = tf.pad(content * 255.0, [[0, 0], [p, p], [p, p], [0, 0]], mode="REFLECT")
-        t = stylizer.target_features(padded, [style * 255.0], alpha=alpha)
-        return tf.clip_by_value(stylizer.decode(t, h + 2 * p, w + 2 * p)[:, p:p + h, p:p + w] / 255.0, 0.0, 1.0)
+        return tf.clip_by_value(stylizer.graph(content * 255.0, style * 255.0, alpha) / 255.0, 0.0, 1.0)
 
     module = tf.Module()
     # Track the Keras variables' tf.Variables so they are saved with the functions that read them.

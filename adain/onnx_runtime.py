@@ -1,13 +1,15 @@
-"""The fast CPU path: the same `Stylizer` with its encoder and decoder run by ONNX Runtime.
+"""The fast CPU path: the same `Stylizer` pipeline with its encoder and decoder run by ONNX Runtime.
 
-runtime="onnx" runs the exported float32 graphs (same output as Keras within float rounding, ~1.7x
-faster on the 2-core CI machine); runtime="onnx-int8" also swaps the VGG encoder for the shipped
-int8 copy (weights/vgg19_relu4_1_int8.onnx, made by scripts/quantize_encoder.py), about twice as fast
-again; its quality against the float encoder is measured by `adain evaluate --runtime`.
+runtime="onnx" runs float32 graphs (same output as Keras within float rounding, ~1.7x faster on the
+2-core CI machine); runtime="onnx-int8" also swaps the VGG encoder for the shipped int8 copy
+(weights/vgg19_relu4_1_int8.onnx, made by scripts/quantize_encoder.py), about twice as fast again; its
+quality against the float encoder is measured by `adain evaluate --runtime`.
 
-Graphs are exported with Keras' own `model.export(format="onnx")` (TensorFlow backend, tf2onnx) on
-first use and cached under $ADAIN_CACHE (default ~/.cache/adain), keyed by the weights' content, so
-later loads take a fraction of a second.
+The shipped decoder's graph ships too (weights/decoder.onnx, made by scripts/export_onnx_graphs.py and
+tagged with the SHA-1 of the decoder.npz it came from), so `onnx-int8` with the shipped weights imports
+neither TensorFlow nor Keras. Any other graph (another decoder, the float encoder) is exported with
+Keras' own `model.export(format="onnx")` (TensorFlow backend, tf2onnx) on first use and cached under
+$ADAIN_CACHE (default ~/.cache/adain), keyed by the weights' content.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from adain.resources import WEIGHTS_DIR
+from adain.stylizer import Stylizer
+from adain.vgg_spec import CONTENT_LAYER, SKIP_LEVELS
 
-RUNTIMES = ("keras", "onnx", "onnx-int8")
 INT8_ENCODER = WEIGHTS_DIR / "vgg19_relu4_1_int8.onnx"
+SHIPPED_DECODER_GRAPH = WEIGHTS_DIR / "decoder.onnx"
+SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weights file it was made from
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 
@@ -86,6 +91,51 @@ def session(path: str | Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+def file_sha1(path: str | Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+class OnnxStylizer(Stylizer):
+    """`Stylizer` whose encoder and decoder are ONNX Runtime sessions (no TensorFlow, no Keras).
+
+    Args:
+        encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
+        decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
+    """
+
+    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph):
+        super().__init__(decoder.levels)
+        if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
+            raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
+                             "re-make it with scripts/quantize_encoder.py --multilevel")
+        self.encoder, self.decoder = encoder, decoder
+
+    @classmethod
+    def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
+        """The graphs for the decoder weights at `decoder`: shipped ones where they match, else exported
+        through Keras (once, then cached). int8: the shipped int8 VGG encoder (shipped weights only)."""
+        if int8 and encoder_weights != "shipped":
+            raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
+        graph = OnnxGraph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
+        if graph is None or graph.metadata.get(SOURCE_KEY) != file_sha1(decoder):
+            from adain.decoder import load_decoder
+
+            graph = OnnxGraph(cached_graph(load_decoder(decoder), DECODER_FILE))
+        if int8:
+            return cls(OnnxGraph(INT8_ENCODER), graph)
+        from adain.encoder import build_encoder
+
+        return cls(OnnxGraph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
+
+    def _features(self, images: np.ndarray) -> dict:
+        out = self.encoder(images)
+        feats = out if isinstance(out, dict) else {CONTENT_LAYER: out}
+        return {k: feats[k] for k in self.levels}
+
+    def _image(self, t: dict) -> np.ndarray:
+        return self.decoder({k: t[k] for k in self.levels} if len(self.levels) > 1 else t[CONTENT_LAYER])
+
+
 class OnnxGraph:
     """Calls an ONNX session like a Keras model on NHWC float32 batches (one image at a time, as the
     graphs were exported with batch 1)."""
@@ -95,6 +145,14 @@ class OnnxGraph:
         self.session = session(path)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.outputs = [o.name for o in self.session.get_outputs()]
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The encoder layers a decoder graph reads: relu4_1, then its skip levels (from its input names)."""
+        if len(self.inputs) == 1:
+            return (CONTENT_LAYER,)
+        return tuple(k for k in (CONTENT_LAYER, *SKIP_LEVELS) if any(n.endswith(k) for n in self.inputs))
 
     def __call__(self, x: np.ndarray | dict) -> np.ndarray | dict:
         """x: a batch, or a dict of batches keyed by layer (a multi-level decoder's inputs). Returns

@@ -1,31 +1,43 @@
-"""`Stylizer`: one-pass arbitrary style transfer with AdaIN (encoder -> AdaIN -> decoder)."""
+"""`Stylizer`: one-pass arbitrary style transfer with AdaIN (encoder -> AdaIN -> decoder).
+
+The image pipeline (decoding, sizing, colour preservation, border, AdaIN with mixing, masks and
+alpha at every level, tiling, the style cache) is written once here, in numpy; a runtime supplies the
+encoder and the decoder through two hooks (`_features`, `_image`): `adain.keras_runtime` (Keras, any
+backend) or `adain.onnx_runtime` (ONNX Runtime: neither TensorFlow nor Keras is imported).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import numbers
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import keras
 import numpy as np
-from keras import ops
 from PIL import Image
 
-from adain import color, onnx_runtime
+from adain import color
 from adain.adain_op import adain, channel_stats
-from adain.decoder import decoder_inputs, decoder_levels, load_decoder
-from adain.encoder import build_encoder
 from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
 from adain.resources import WEIGHTS_DIR
 from adain.tiling import tiled_map
 from adain.vgg_spec import CONTENT_LAYER
 
 SHIPPED_DECODER = WEIGHTS_DIR / "decoder.npz"
+RUNTIMES = ("keras", "onnx", "onnx-int8")
+
+
+def fastest_runtime() -> str:
+    """The CLI's and the demo's default: the int8 ONNX path when ONNX Runtime is installed (it is a
+    dependency), Keras otherwise."""
+    return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
+
+
 DEFAULT_STYLE_SIZE = 512  # long side the style is encoded at (brush-stroke scale), as in the paper
-_STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
+STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
 AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)
 TILE = 512  # tile side in pixels
 _ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
@@ -35,17 +47,21 @@ BORDER_PAD = 32  # content reflected this far past its border before encoding, t
 
 
 class Stylizer:
-    """Holds a frozen VGG19 encoder and a trained decoder; `stylize` runs in one forward pass.
+    """One-pass style transfer with a frozen VGG19 encoder and a trained decoder.
 
-    Features, AdaIN targets and style statistics are dicts keyed by encoder layer: relu4_1 for the
-    paper's decoder, relu4_1 to relu1_1 for a multi-level one (`levels`, read from the decoder).
+    Features, AdaIN targets and style statistics are dicts of numpy arrays keyed by encoder layer:
+    relu4_1 for the paper's decoder, relu4_1 to relu1_1 for a multi-level one (`levels`). Subclasses
+    (the runtimes) run the networks in `_features` and `_image`.
+
+    Examples:
+        >>> from adain import Stylizer
+        >>> s = Stylizer.load()                                  # doctest: +SKIP
+        >>> s.stylize("photo.jpg", "painting.jpg", alpha=0.8).save("out.png")  # doctest: +SKIP
     """
 
-    def __init__(self, encoder: keras.Model, decoder: keras.Model, levels: tuple[str, ...] = (CONTENT_LAYER,)):
-        self.encoder = encoder
-        self.decoder = decoder
+    def __init__(self, levels: tuple[str, ...] = (CONTENT_LAYER,)):
         self.levels = levels
-        self._style_cache: OrderedDict[bytes, tuple] = OrderedDict()
+        self._style_cache: OrderedDict[bytes, dict] = OrderedDict()
         self._style_lock = threading.Lock()
 
     @classmethod
@@ -53,23 +69,28 @@ class Stylizer:
              runtime: str = "keras") -> "Stylizer":
         """Load the shipped decoder (weights/decoder.npz) or the one at `decoder`; no download.
 
-        runtime: "keras" (any backend), "onnx" (same graphs in ONNX Runtime, faster on CPU) or
-        "onnx-int8" (also an int8 VGG encoder: fastest; shipped encoder weights only).
+        Args:
+            decoder: a decoder .npz (from `adain train`); None for the shipped one.
+            encoder_weights: "shipped" (no download), "imagenet" or an npz path (Keras runtime).
+            runtime: "keras" (any Keras backend), "onnx" (the same float graphs in ONNX Runtime,
+                faster on CPU) or "onnx-int8" (also an int8 VGG encoder: fastest; with the shipped
+                decoder it imports neither TensorFlow nor Keras).
         """
-        if runtime not in onnx_runtime.RUNTIMES:
-            raise ValueError(f"runtime must be one of {onnx_runtime.RUNTIMES}, got {runtime!r}")
-        if runtime == "onnx-int8" and encoder_weights != "shipped":
-            raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         path = Path(decoder) if decoder is not None else SHIPPED_DECODER
         if not path.exists():
             raise FileNotFoundError(
                 f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
                 f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
             )
-        decoder = load_decoder(path)
-        levels = decoder_levels(decoder)
-        stylizer = cls(build_encoder(levels, encoder_weights), decoder, levels)
-        return stylizer if runtime == "keras" else OnnxStylizer.from_keras(stylizer, int8=runtime == "onnx-int8")
+        if runtime == "keras":
+            from adain.keras_runtime import KerasStylizer
+
+            return KerasStylizer.load(path, encoder_weights)
+        from adain.onnx_runtime import OnnxStylizer
+
+        return OnnxStylizer.load(path, int8=runtime == "onnx-int8", encoder_weights=encoder_weights)
 
     @staticmethod
     def from_hub(handle: str | Path):
@@ -78,61 +99,53 @@ class Stylizer:
 
         return HubStylizer.load(handle)
 
+    # ---- the runtime's two hooks ----------------------------------------------------------
+    def _features(self, images: np.ndarray) -> dict:
+        """{layer: features} for `levels` of an NHWC float32 batch whose sides are multiples of 8."""
+        raise NotImplementedError
+
+    def _image(self, t: dict) -> np.ndarray:
+        """The decoder's NHWC RGB 0-255 image (not clipped) for target features t ({layer: features})."""
+        raise NotImplementedError
+
     # ---- features -------------------------------------------------------------------------
     def encode(self, images, tile: int | None = None) -> dict:
-        """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (array or tensor;
-        reflect-padded to a multiple of 8 so every pixel has features, and traceable for export).
+        """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (reflect-padded
+        to a multiple of 8 so every pixel has features).
 
-        tile: compute one HxWx3 array in tiles of this many pixels (same result, bounded memory).
+        tile: compute one HxWx3 image in tiles of this many pixels (same result, bounded memory).
         """
+        images = np.asarray(images, np.float32)
+        if images.ndim == 3:
+            images = images[None]
+        h, w = images.shape[1:3]
+        images = np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
         if tile:
-            image = np.asarray(images, np.float32)
-            h, w = image.shape[:2]
-            padded = np.pad(image, ((0, -h % _STRIDE), (0, -w % _STRIDE), (0, 0)), mode="reflect")
-            run = lambda x: {k: ops.convert_to_numpy(v)[0] for k, v in self._features(x[None]).items()}  # noqa: E731
-            feats = tiled_map(run, padded, tile, _ENCODER_HALO, align=_STRIDE)
-            return {k: ops.convert_to_tensor(v[None]) for k, v in feats.items()}
-        images = ops.convert_to_tensor(images, "float32")
-        if len(images.shape) == 3:
-            images = ops.expand_dims(images, 0)
-        h, w = ops.shape(images)[1], ops.shape(images)[2]
-        ph, pw = (-h) % _STRIDE, (-w) % _STRIDE
-        if not (isinstance(ph, int) and isinstance(pw, int) and ph == pw == 0):  # torch rejects an all-zero pad
-            images = ops.pad(images, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
+            run = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
+            return {k: v[None] for k, v in tiled_map(run, images[0], tile, _ENCODER_HALO, align=STRIDE).items()}
         return self._features(images)
 
-    def decode(self, t: dict, height, width, tile: int | None = None):
+    def decode(self, t: dict, height: int, width: int, tile: int | None = None) -> np.ndarray:
         """Decoder output for target features t ({layer: features}), cropped to height x width (RGB,
         not yet clipped).
 
         tile: decode one image's features in tiles covering this many output pixels (same result).
         """
         if tile:
-            run = lambda f: ops.convert_to_numpy(self._image({k: v[None] for k, v in f.items()}))[0]  # noqa: E731
-            feats = {k: np.asarray(ops.convert_to_numpy(t[k]), np.float32)[0] for k in self.levels}
-            return tiled_map(run, feats, tile // _STRIDE, _DECODER_HALO)[None, :height, :width]
-        return self._image(t)[:, :height, :width, :]
+            run = lambda f: self._image({k: v[None] for k, v in f.items()})[0]  # noqa: E731
+            image = tiled_map(run, {k: t[k][0] for k in self.levels}, tile // STRIDE, _DECODER_HALO)[None]
+        else:
+            image = self._image(t)
+        return image[:, :height, :width, :]
 
-    def _features(self, images) -> dict:
-        """{layer: features} of an NHWC batch whose sides are multiples of 8 (the one place the encoder runs)."""
-        feats = self.encoder(images)
-        return {k: feats[k] for k in self.levels}
-
-    def _image(self, t: dict):
-        """The decoder's image for features t (the one place the decoder runs)."""
-        return self.decoder(decoder_inputs(self.decoder, t))
-
-    def _style_stats(self, style) -> dict:
-        """{layer: channel_stats} of a style; arrays are cached by content (STYLE_CACHE_SIZE of them)."""
-        if not isinstance(style, np.ndarray):  # a symbolic tensor inside an export trace: no caching
-            return {k: channel_stats(v) for k, v in self.encode(style).items()}
+    def _style_stats(self, style: np.ndarray) -> dict:
+        """{layer: channel_stats} of a style; cached by content (STYLE_CACHE_SIZE of them)."""
         key = hashlib.sha1(np.ascontiguousarray(style, np.float32).tobytes()).digest() + repr(style.shape).encode()
         with self._style_lock:
             if key in self._style_cache:
                 self._style_cache.move_to_end(key)
                 return self._style_cache[key]
-        stats = {k: tuple(np.asarray(ops.convert_to_numpy(x)) for x in channel_stats(v))
-                 for k, v in self.encode(style).items()}
+        stats = {k: channel_stats(v) for k, v in self.encode(style).items()}
         with self._style_lock:
             self._style_cache[key] = stats
             if len(self._style_cache) > STYLE_CACHE_SIZE:
@@ -158,18 +171,25 @@ class Stylizer:
     ) -> Image.Image:
         """Paint `content` in the style of `style` (one image, or several mixed by `weights` or `masks`).
 
-        alpha: 0 gives back the content, 1 full style (feature interpolation, as in the paper).
-        weights: non-negative mixing weights of several styles (normalised to sum to 1).
-        masks: one mask per style (images or HxW arrays, white = this style); each region of the
-            content gets its own style. Overlapping masks blend; pixels no mask covers keep content.
-        preserve_color: None, "luminance" (transfer luminance only) or "histogram" (recolour the
-            style to the content's colour statistics first).
-        max_size: bound on the long side of the output (None: the content's size).
-        tile_size: work in tiles of this many pixels (a multiple of 8); None tiles automatically
-            above AUTO_TILE_PIXELS, 0 never. Tiles overlap by more than the receptive field, so
-            the result is the same as untiled, without seams.
+        Args:
+            content: the photo: a path, bytes, a PIL image or an HxWx3 array (uint8, or float in [0, 1]).
+            style: one style image (same kinds), or a list of them.
+            alpha: 0 gives back the content, 1 full style (feature interpolation, as in the paper).
+            weights: non-negative mixing weights of several styles (normalised to sum to 1).
+            preserve_color: None, "luminance" (transfer luminance only) or "histogram" (recolour the
+                style to the content's colour statistics first).
+            masks: one mask per style (images or HxW arrays, white = this style); each region of the
+                content gets its own style. Overlapping masks blend; pixels no mask covers keep content.
+            max_size: bound on the long side of the output (None: the content's size).
+            style_size: long side the styles are encoded at (None: their own size).
+            tile_size: work in tiles of this many pixels (a multiple of 8); None tiles automatically
+                above AUTO_TILE_PIXELS, 0 never. Tiles overlap by more than the receptive field, so
+                the result is the same as untiled, without seams.
+
+        Returns:
+            An RGB PIL image of the content's size, bounded by max_size.
         """
-        styles = [style] if isinstance(style, (str, Path, bytes, Image.Image, np.ndarray)) else list(style)
+        styles = [style] if isinstance(style, (str, Path, bytes, bytearray, Image.Image, np.ndarray)) else list(style)
         mix = _check_options(alpha, styles, weights, masks, preserve_color)
         content_img = load_image(content)
         size = fit_size(content_img.size, max_size)
@@ -194,7 +214,7 @@ class Stylizer:
             masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
         tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
         t = self.target_features(padded, styles, alpha, mix, masks, tile)
-        return np.asarray(ops.convert_to_numpy(self.decode(t, h + 2 * p, w + 2 * p, tile)))[0, p:p + h, p:p + w]
+        return self.decode(t, h + 2 * p, w + 2 * p, tile)[0, p:p + h, p:p + w]
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
                         mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
@@ -203,19 +223,18 @@ class Stylizer:
         or `masks`, then interpolated with the content features by `alpha` (alpha=0: exactly the
         content features).
 
-        content: RGB 0-255 array or tensor; styles: RGB 0-255 arrays, or dicts from
-        `style_statistics` (so a style is encoded once for many frames).
+        content: an RGB 0-255 array; styles: RGB 0-255 arrays, or dicts from `style_statistics`
+        (so a style is encoded once for many frames).
         """
         stats = [s if isinstance(s, dict) else self._style_stats(s) for s in styles]
         t = {}
         for level, fc in self.encode(content, tile).items():
-            fc = ops.cast(fc, "float32")
             level_stats = [st[level] for st in stats]
             if masks is None:
                 mix = mix or [1.0 / len(stats)] * len(stats)
                 t_level = sum(w * adain(fc, *st) for w, st in zip(mix, level_stats))
             else:
-                t_level = self._masked_adain(fc, level_stats, masks, (ops.shape(fc)[2], ops.shape(fc)[1]))
+                t_level = _masked_adain(fc, level_stats, masks)
             t[level] = alpha * t_level + (1.0 - alpha) * fc
         return t
 
@@ -236,42 +255,17 @@ class Stylizer:
                 stats = self._style_stats(style_in)
             yield to_pil(color.finish(self._paint(content_in, [stats], alpha), content_arr, preserve_color))
 
-    def _masked_adain(self, fc, stats: list, masks: Sequence[ImageLike], feat_size: tuple[int, int]):
-        """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
-        mask_arrs = [mask_array(m, feat_size) for m in masks]
-        total = np.sum(mask_arrs, axis=0)
-        t = fc * ops.convert_to_tensor(np.clip(1.0 - total, 0.0, 1.0)[None, ..., None])
-        norm = np.maximum(total, 1.0)
-        for (s_mean, s_std), m in zip(stats, mask_arrs):
-            m4 = ops.convert_to_tensor((m / norm)[None, ..., None])
-            c_mean, c_std = channel_stats(fc, mask=ops.convert_to_tensor(m[None, ..., None]))
-            t = t + m4 * ((fc - c_mean) / c_std * s_std + s_mean)
-        return t
 
-
-class OnnxStylizer(Stylizer):
-    """A Stylizer whose encoder and decoder run in ONNX Runtime (see adain.onnx_runtime)."""
-
-    @classmethod
-    def from_keras(cls, stylizer: Stylizer, int8: bool = False) -> "OnnxStylizer":
-        """Export (or fetch from the cache) the ONNX graphs of a Keras stylizer's weights; with int8,
-        the shipped int8 encoder replaces the float one (which is then neither exported nor loaded)."""
-        enc = onnx_runtime.INT8_ENCODER if int8 else onnx_runtime.cached_graph(stylizer.encoder, onnx_runtime.ENCODER_FILE)
-        dec = onnx_runtime.cached_graph(stylizer.decoder, onnx_runtime.DECODER_FILE)
-        encoder = onnx_runtime.OnnxGraph(enc)
-        if len(stylizer.levels) > 1 and not set(stylizer.levels) <= set(encoder.outputs):
-            raise ValueError(f"{enc.name} gives {encoder.outputs}, and this decoder reads {list(stylizer.levels)}: "
-                             "re-make it with scripts/quantize_encoder.py --multilevel")
-        return cls(encoder, onnx_runtime.OnnxGraph(dec), stylizer.levels)
-
-    def _features(self, images) -> dict:
-        out = self.encoder(ops.convert_to_numpy(images))
-        feats = out if isinstance(out, dict) else {CONTENT_LAYER: out}
-        return {k: feats[k] for k in self.levels}
-
-    def _image(self, t: dict):
-        feats = {k: ops.convert_to_numpy(t[k]) for k in self.levels}
-        return self.decoder(feats if len(feats) > 1 else feats[CONTENT_LAYER])
+def _masked_adain(fc: np.ndarray, stats: list, masks: Sequence[ImageLike]) -> np.ndarray:
+    """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
+    mask_arrs = [mask_array(m, (fc.shape[2], fc.shape[1])) for m in masks]
+    total = np.sum(mask_arrs, axis=0)
+    t = fc * np.clip(1.0 - total, 0.0, 1.0)[None, ..., None]
+    norm = np.maximum(total, 1.0)
+    for (s_mean, s_std), m in zip(stats, mask_arrs):
+        c_mean, c_std = channel_stats(fc, mask=m[None, ..., None])
+        t = t + (m / norm)[None, ..., None] * ((fc - c_mean) / c_std * s_std + s_mean)
+    return t
 
 
 def _style_arrays(styles: Sequence[ImageLike], style_size: int | None) -> list[np.ndarray]:
@@ -283,8 +277,8 @@ def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:
     """The tile side to use for a (w, h) image: explicit, automatic (None) or never (0)."""
     if tile_size is None:
         return TILE if size[0] * size[1] > AUTO_TILE_PIXELS else None
-    if tile_size and (tile_size % _STRIDE or tile_size < 2 * _STRIDE):
-        raise ValueError(f"tile_size must be a multiple of {_STRIDE} and at least {2 * _STRIDE}, got {tile_size}")
+    if tile_size and (tile_size % STRIDE or tile_size < 2 * STRIDE):
+        raise ValueError(f"tile_size must be a multiple of {STRIDE} and at least {2 * STRIDE}, got {tile_size}")
     return tile_size or None
 
 

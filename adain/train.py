@@ -28,7 +28,7 @@ from adain.decoder import SKIP_LEVELS, build_decoder, copy_decoder, load_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.image_io import load_image, to_pil
-from adain.train_config import TrainConfig
+from adain.train_config import STYLE_WEIGHT, TrainConfig
 from adain.vgg_spec import STYLE_LAYERS
 
 
@@ -63,7 +63,7 @@ class TrainState:
     step: int = 0
     elapsed_s: float = 0.0
     best_val: float = float("inf")
-    history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision, lr)] segments
+    history: list = field(default_factory=list)  # [(step, elapsed_s, crop, batch, precision, lr, style_weight)] segments
 
     @classmethod
     def load(cls, run: Path) -> TrainState:
@@ -126,7 +126,8 @@ class Trainer:
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; lr schedule does not
         self._encode_fn = autodiff.compile_fn(self._encode, jit=True)
         self._step_fn = autodiff.compile_fn(self._train_step, jit=True)
-        self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr))
+        self.state.history.append((self.state.step, self.state.elapsed_s, config.crop, config.batch, config.precision, config.lr,
+                                   config.style_weight))
 
     @property
     def shipped(self) -> keras.Model:
@@ -181,8 +182,9 @@ class Trainer:
             writer.writerow(row)
 
     def validate(self) -> dict[str, float]:
-        scores, outputs = evaluate_grid(self.encoder, self.shipped, self.val_content, self.val_style, self.config.style_weight)
-        summary = summarize(scores, self.config.style_weight)
+        # Scored with the paper's λ whatever the run trains with: one yardstick across recipe changes.
+        scores, outputs = evaluate_grid(self.encoder, self.shipped, self.val_content, self.val_style)
+        summary = summarize(scores)
         self._append_csv("val.csv", ["step", "elapsed_s", "content_loss", "style_loss", "total_loss"],
                          [self.state.step, round(self.state.elapsed_s, 1),
                           summary["content_loss"], summary["style_loss"], summary["total_loss"]])
@@ -292,12 +294,15 @@ def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, pat
 
 def recipe_changes(history: list) -> list[tuple[int, float, str]]:
     """(step, hours of training, label) where a resumed segment of `TrainState.history` changed the crop
-    size or the learning rate, so that the loss curve shows why it bends there."""
+    size, the learning rate or the style weight λ, so that the loss curve shows why it bends there."""
     changes = []
     for prev, seg in zip(history, history[1:]):
         labels = [f"{seg[2]}² crops"] if seg[2] != prev[2] else []
         if len(prev) > 5 and len(seg) > 5 and seg[5] != prev[5]:  # early checkpoints did not record the lr
             labels.append(f"lr {seg[5]:g}")
+        weights = [x[6] if len(x) > 6 else STYLE_WEIGHT for x in (prev, seg)]  # λ was recorded later still
+        if weights[0] != weights[1]:
+            labels.append(f"λ {weights[1]:g}")
         if labels:
             changes.append((int(seg[0]), seg[1] / 3600, ", ".join(labels)))
     return changes

@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="compare these decoders (one-pass latency only)")
     args = parser.parse_args()
     sizes = (512, 1024)
-    from adain.onnx_runtime import RUNTIMES
+    from adain.stylizer import RUNTIMES
 
     if args.decoder:
         decoders = dict(d.split("=", 1) for d in args.decoder)

@@ -36,7 +36,7 @@ def main() -> None:
 
     from adain.data import list_images, split_holdout
     from adain.evaluate import PairScore, score_files, summarize
-    from adain.onnx_runtime import RUNTIMES
+    from adain.stylizer import RUNTIMES
 
     contents = split_holdout(list_images(args.content), args.count)[1]
     styles = split_holdout(list_images(args.style), args.count)[1]

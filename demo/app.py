@@ -32,7 +32,7 @@ import gradio as gr  # noqa: E402
 from adain import Cancelled, ImageError, Stylizer, optimize  # noqa: E402  (the installed package, weights included)
 from adain.gatys import estimated_seconds  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
-from adain.onnx_runtime import RUNTIMES  # noqa: E402
+from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
@@ -65,7 +65,7 @@ class UploadImage(gr.Image):
             raise gr.Error(f"The uploaded file is not an image that can be used ({type(exc).__name__}).") from None
 
 
-_STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": os.environ.get("ADAIN_RUNTIME", "onnx-int8")}
+_STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": os.environ.get("ADAIN_RUNTIME", fastest_runtime())}
 _LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", CLASSIC_BUDGET_S))}
 
 

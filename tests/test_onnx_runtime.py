@@ -107,3 +107,11 @@ def test_style_is_encoded_once(tiny_decoder_path, content_arr, style_arr):
     assert np.array_equal(np.asarray(first), np.asarray(second))
     stylizer.stylize(content, style[::-1])  # another style is encoded
     assert len(calls) == 5
+
+
+def test_shipped_decoder_graph_is_current():
+    """weights/decoder.onnx was made from the shipped decoder.npz (else: scripts/export_onnx_graphs.py)."""
+    from adain.onnx_runtime import SHIPPED_DECODER_GRAPH, SOURCE_KEY, OnnxGraph, file_sha1
+    from adain.stylizer import SHIPPED_DECODER
+
+    assert OnnxGraph(SHIPPED_DECODER_GRAPH).metadata[SOURCE_KEY] == file_sha1(SHIPPED_DECODER)

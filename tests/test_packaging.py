@@ -35,3 +35,15 @@ def test_import_and_help_load_no_tensorflow():
     assert run("-c", code).stdout.strip() == "[]"
     assert "stylize" in run("-m", "adain.cli", "--help").stdout
     from adain import Stylizer  # noqa: F401 - the lazy attribute still resolves
+
+
+def test_cli_stylize_on_the_default_runtime_loads_no_tensorflow(tmp_path, fixtures):
+    """The default runtime (int8 ONNX) with the shipped weights: a whole `adain stylize` without TF or Keras."""
+    out = tmp_path / "out.png"
+    code = ("import sys; from adain.cli import main; "
+            f"rc = main(['stylize', {str(fixtures / 'content.png')!r}, {str(fixtures / 'style.png')!r}, '-o', {str(out)!r}]); "
+            "print(rc, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    assert run("-c", code).stdout.strip().splitlines()[-1] == "0 []"
+    from PIL import Image
+
+    assert Image.open(out).size == (96, 96)

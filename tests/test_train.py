@@ -198,8 +198,9 @@ def test_recipe_changes_mark_where_crop_or_lr_changed():
 
     history = [[0, 0.0, 128, 8, "float32"], [400, 3600.0, 128, 8, "float32", 3e-4],  # first segment: no lr recorded
                [900, 7200.0, 256, 8, "float32", 3e-4], [950, 9000.0, 256, 8, "float32", 3e-4],
-               [990, 10800.0, 128, 8, "float32", 1e-4]]
-    assert recipe_changes(history) == [(900, 2.0, "256² crops"), (990, 3.0, "128² crops, lr 0.0001")]
+               [990, 10800.0, 128, 8, "float32", 1e-4], [1000, 11000.0, 128, 8, "float32", 1e-4, 10.0],  # λ 10 as before
+               [1100, 14400.0, 128, 8, "float32", 1e-4, 15.0]]
+    assert recipe_changes(history) == [(900, 2.0, "256² crops"), (990, 3.0, "128² crops, lr 0.0001"), (1100, 4.0, "λ 15")]
     assert recipe_changes(history[:1]) == []
 
 
