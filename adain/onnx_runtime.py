@@ -88,6 +88,9 @@ def session(path: str | Path):
     ort = _require("onnxruntime")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No memory arena: it keeps the largest buffers it ever needed (a whole `adain stylize` at 512²
+    # peaked at 456 MB with it, 340 MB without, for ~10 % more time per image).
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
