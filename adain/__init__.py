@@ -6,9 +6,10 @@ classes below are imported on first use (PEP 562), so `adain --help` starts in a
 
 from importlib import import_module
 
+from adain.errors import Cancelled
 from adain.image_io import ImageError, load_image
 
-_LAZY = {"Stylizer": "adain.stylizer", "optimize": "adain.gatys", "Cancelled": "adain.gatys"}
+_LAZY = {"Stylizer": "adain.stylizer", "optimize": "adain.gatys"}
 
 __all__ = ["Stylizer", "optimize", "Cancelled", "load_image", "ImageError"]
 __version__ = "0.1.0"

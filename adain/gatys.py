@@ -17,23 +17,15 @@ from keras import ops
 from PIL import Image
 
 from adain import autodiff, color
+from adain.classic_budget import schedule
 from adain.encoder import build_encoder
+from adain.errors import Cancelled
 from adain.image_io import ImageLike, fit_size, load_image, to_array, to_pil
 from adain.losses import content_loss, gram_matrix, gram_style_loss, total_variation
 from adain.vgg_spec import CONTENT_LAYER, GATYS_STYLE_LAYERS
 
 METHODS = ("lbfgs", "adam")
 INITS = ("content", "noise")
-# Seconds one step costs per megapixel of the image being optimised, on a 2-vCPU x86 machine (L-BFGS
-# 9.0 s and Adam 9.5 s at 512², bench/results/classic.json, measured beside a training run): the basis
-# of `estimated_seconds`, which hosts use to bound what one job may cost.
-SECONDS_PER_MEGAPIXEL_STEP = 36.0
-
-
-class Cancelled(Exception):
-    """`optimize` was stopped through its `cancel` event (raised within one loss evaluation)."""
-
-
 @dataclass
 class GatysWeights:
     """Loss weights; the defaults here are the defaults of `optimize` and the CLI."""
@@ -131,7 +123,7 @@ def optimize(
 
     image = None
     step = 0
-    for dims, n_steps in _schedule(final, steps, scales):
+    for dims, n_steps in schedule(final, steps, scales):
         content_arr = to_array(content_img, dims)
         style_arr = to_array(style_img, fit_size(style_img.size, max(dims)))
         c_in, s_in = color.prepare(content_arr, style_arr, preserve_color)
@@ -152,19 +144,6 @@ def optimize(
         (_run_lbfgs if method == "lbfgs" else _run_adam)(problem, n_steps, learning_rate, report)
         image = problem.get()
     return to_pil(color.finish(image, content_arr, preserve_color))
-
-
-def _schedule(final: tuple[int, int], steps: int, scales: int) -> list[tuple[tuple[int, int], int]]:
-    """((w, h), steps) of each scale, coarse to fine: the steps split evenly, each scale twice the last."""
-    per_scale = [steps // scales + (1 if i < steps % scales else 0) for i in range(scales)]
-    return [((max(16, final[0] // 2 ** (scales - 1 - i)), max(16, final[1] // 2 ** (scales - 1 - i))), n)
-            for i, n in enumerate(per_scale)]
-
-
-def estimated_seconds(steps: int, size: tuple[int, int], scales: int = 1) -> float:
-    """Expected wall time of `optimize` for an output of `size` = (w, h) on a 2-vCPU machine
-    (SECONDS_PER_MEGAPIXEL_STEP; a faster machine takes less)."""
-    return sum(n * w * h / 1e6 * SECONDS_PER_MEGAPIXEL_STEP for (w, h), n in _schedule(size, steps, scales))
 
 
 def _run_lbfgs(problem: _Problem, steps: int, _lr: float, report: Callable) -> None:

@@ -29,8 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import gradio as gr  # noqa: E402
 
-from adain import Cancelled, ImageError, Stylizer, optimize  # noqa: E402  (the installed package, weights included)
-from adain.gatys import estimated_seconds  # noqa: E402
+from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed package, weights included)
+from adain.classic_budget import estimated_seconds  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 
@@ -191,6 +191,8 @@ def classic(content, style, steps=100, preserve_color=None, size=256, progress=g
             cancel.set()
 
     def work():
+        from adain import optimize  # TensorFlow loads with the first classic job, not at start-up
+
         try:
             with _CLASSIC_SLOT:
                 outcome["image"] = optimize(

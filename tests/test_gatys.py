@@ -8,7 +8,7 @@ from keras import ops
 
 from adain import Cancelled, optimize
 from adain.adain_op import channel_stats
-from adain.gatys import SECONDS_PER_MEGAPIXEL_STEP, estimated_seconds
+from adain.classic_budget import SECONDS_PER_MEGAPIXEL_STEP, estimated_seconds
 from adain.losses import gram_matrix, moment_style_loss, total_variation
 
 
