@@ -3,7 +3,7 @@ Magenta's arbitrary model) on the same images, in one run on the same machine.
 
     python bench/bench_inference.py            # writes bench/results/inference.json
     python bench/bench_inference.py --decoder old=weights/training/best_decoder.npz new=weights/decoder.npz
-                                               # each decoder on each runtime -> bench/results/inference_decoders.json
+                                               # each decoder on each runtime at 512² -> bench/results/inference_decoders.json
 
 Latency: median of 3 runs after a warm-up, model already loaded. "process" is a whole
 `adain stylize` command (start-up, model load, one image). Peak RSS: one fresh process per size.
@@ -106,7 +106,7 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="compare these decoders (one-pass latency only)")
+    parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="compare these decoders (512² latency only)")
     args = parser.parse_args()
     sizes = (512, 1024)
     from adain.stylizer import RUNTIMES
@@ -114,7 +114,7 @@ def main() -> None:
     if args.decoder:
         decoders = dict(d.split("=", 1) for d in args.decoder)
         result = {"machine": machine(), "decoders": decoders,
-                  "ours": {name: {rt: ours(sizes, rt, path) for rt in RUNTIMES} for name, path in decoders.items()}}
+                  "ours": {name: {rt: ours((512,), rt, path) for rt in RUNTIMES} for name, path in decoders.items()}}
         out = ROOT / "bench" / "results" / "inference_decoders.json"
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(json.dumps(result, indent=1))
