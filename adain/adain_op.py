@@ -49,8 +49,15 @@ def channel_stats(features, mask=None, eps: float = EPS):
     return mean, ops.sqrt(var + eps)
 
 
+def adain_affine(content_mean, content_std, style_mean, style_std):
+    """(scale, shift) such that AdaIN of features with these statistics is features * scale + shift:
+    AdaIN is a per-channel affine map, so mixtures of styles and α-blends fold into one (one pass)."""
+    scale = style_std / content_std
+    return scale, style_mean - content_mean * scale
+
+
 def adain(content, style_mean, style_std, eps: float = EPS):
     """Normalise `content` per channel, then give it the style's per-channel mean and std."""
     content = _ops(content).cast(content, "float32")
-    c_mean, c_std = channel_stats(content, eps=eps)
-    return (content - c_mean) / c_std * style_std + style_mean
+    scale, shift = adain_affine(*channel_stats(content, eps=eps), style_mean, style_std)
+    return content * scale + shift

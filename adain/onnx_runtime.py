@@ -163,7 +163,7 @@ class OnnxGraph:
         feeds = {self._input(k): np.asarray(v, np.float32) for k, v in (x.items() if isinstance(x, dict) else [(None, x)])}
         n = len(next(iter(feeds.values())))
         runs = [self.session.run(None, {k: v[i:i + 1] for k, v in feeds.items()}) for i in range(n)]
-        outs = [np.concatenate([r[j] for r in runs]) for j in range(len(self.outputs))]
+        outs = runs[0] if n == 1 else [np.concatenate([r[j] for r in runs]) for j in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else dict(zip(self.outputs, outs))
 
     def _input(self, key: str | None) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from adain import color
-from adain.adain_op import adain, channel_stats
+from adain.adain_op import adain_affine, channel_stats
 from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
 from adain.resources import WEIGHTS_DIR
 from adain.tiling import tiled_map
@@ -227,15 +227,18 @@ class Stylizer:
         (so a style is encoded once for many frames).
         """
         stats = [s if isinstance(s, dict) else self._style_stats(s) for s in styles]
+        mix = mix or [1.0 / len(stats)] * len(stats)
         t = {}
         for level, fc in self.encode(content, tile).items():
             level_stats = [st[level] for st in stats]
-            if masks is None:
-                mix = mix or [1.0 / len(stats)] * len(stats)
-                t_level = sum(w * adain(fc, *st) for w, st in zip(mix, level_stats))
+            if masks is None:  # α·Σ w·AdaIN + (1 − α)·content is one per-channel affine map of the content
+                c_stats = channel_stats(fc)
+                maps = [adain_affine(*c_stats, *st) for st in level_stats]
+                scale = sum(w * a for w, (a, _) in zip(mix, maps))
+                shift = sum(w * b for w, (_, b) in zip(mix, maps))
+                t[level] = fc * (alpha * scale + (1.0 - alpha)) + alpha * shift
             else:
-                t_level = _masked_adain(fc, level_stats, masks)
-            t[level] = alpha * t_level + (1.0 - alpha) * fc
+                t[level] = alpha * _masked_adain(fc, level_stats, masks) + (1.0 - alpha) * fc
         return t
 
     def stylize_frames(self, frames: Iterable[ImageLike], style: ImageLike, alpha: float = 1.0,
