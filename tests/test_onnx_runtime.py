@@ -36,7 +36,7 @@ def test_onnx_output_equals_keras(onnx_stylizer, tiny_stylizer, content_arr, sty
 
 
 def test_multilevel_decoder_on_onnx_equals_keras(monkeypatch, tmp_path, tiny_multilevel_path, tiny_multilevel_stylizer,
-                                                 content_arr, style_arr):
+                                                 tiny_decoder_path, content_arr, style_arr):
     """A decoder with skip levels: the encoder graph gives every level, the decoder graph takes them."""
     monkeypatch.setenv("ADAIN_CACHE", str(tmp_path))
     stylizer = Stylizer.load(tiny_multilevel_path, runtime="onnx")
@@ -45,8 +45,14 @@ def test_multilevel_decoder_on_onnx_equals_keras(monkeypatch, tmp_path, tiny_mul
     ours = np.asarray(stylizer.stylize(content, style, alpha=0.8), np.float32)
     ref = np.asarray(tiny_multilevel_stylizer.stylize(content, style, alpha=0.8), np.float32)
     assert ref.std() > 10 and np.abs(ours - ref).max() <= 1.0
-    with pytest.raises(ValueError, match="quantize_encoder"):  # the shipped int8 graph gives relu4_1 only
-        Stylizer.load(tiny_multilevel_path, runtime="onnx-int8")
+    int8 = Stylizer.load(tiny_multilevel_path, runtime="onnx-int8")  # the shipped int8 graph gives every level
+    assert int8.encoder.outputs == stylizer.encoder.outputs
+    assert np.abs(np.asarray(int8.stylize(content, style, alpha=0.8), np.float32) - ref).mean() < 8
+    from adain.onnx_runtime import OnnxStylizer
+
+    single = Stylizer.load(tiny_decoder_path, runtime="onnx")  # an encoder graph with relu4_1 alone
+    with pytest.raises(ValueError, match="quantize_encoder"):
+        OnnxStylizer(single.encoder, stylizer.decoder)
 
 
 def test_export_is_cached(cache, onnx_stylizer, tiny_decoder_path):
