@@ -191,9 +191,9 @@ def classic(content, style, steps=100, preserve_color=None, size=256, progress=g
             cancel.set()
 
     def work():
-        from adain import optimize  # TensorFlow loads with the first classic job, not at start-up
-
         try:
+            from adain import optimize  # TensorFlow loads with the first classic job, not at start-up
+
             with _CLASSIC_SLOT:
                 outcome["image"] = optimize(
                     content_img, style_img, steps=steps, size=size, scales=scales,
@@ -204,6 +204,8 @@ def classic(content, style, steps=100, preserve_color=None, size=256, progress=g
             outcome["error"] = "The job was cancelled."
         except (ImageError, ValueError) as exc:
             outcome["error"] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the page gets a line, the generator its end, never a hang
+            outcome["error"] = f"The optimisation failed ({type(exc).__name__})."
         finally:
             _release_memory()
             if not cancel.is_set():
