@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, SKIP_LEVELS, VGG_CHANNELS
+from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, SKIP_LEVELS, VGG_CHANNELS, decoder_feed, decoder_levels_of
 
 # (output channels of the paper's decoder before width scaling, upsample after this conv?)
 _DECODER_PLAN = (
@@ -31,14 +31,12 @@ SKIP_GAIN = 10.0  # fixed gain of the skip projections: Adam then moves them 10x
 
 def decoder_levels(model: keras.Model) -> tuple[str, ...]:
     """The encoder layers a decoder reads: relu4_1, then its skip levels (from its inputs)."""
-    inputs = model.input if isinstance(model.input, dict) else {}
-    return (CONTENT_LAYER, *(level for level in SKIP_LEVELS if level in inputs))
+    return decoder_levels_of(model.input if isinstance(model.input, dict) else ())
 
 
 def decoder_inputs(model: keras.Model, targets: dict):
     """What to call `model` with, from AdaIN targets keyed by layer: relu4_1 alone, or a dict per level."""
-    levels = decoder_levels(model)
-    return {k: targets[k] for k in levels} if len(levels) > 1 else targets[CONTENT_LAYER]
+    return decoder_feed(decoder_levels(model), targets)
 
 
 class ReflectionPad(layers.Layer):

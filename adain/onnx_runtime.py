@@ -22,7 +22,7 @@ import numpy as np
 
 from adain.resources import WEIGHTS_DIR
 from adain.stylizer import Stylizer
-from adain.vgg_spec import CONTENT_LAYER, SKIP_LEVELS
+from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 
 INT8_ENCODER = WEIGHTS_DIR / "vgg19_relu4_1_int8.onnx"
 SHIPPED_DECODER_GRAPH = WEIGHTS_DIR / "decoder.onnx"
@@ -136,7 +136,7 @@ class OnnxStylizer(Stylizer):
         return {k: feats[k] for k in self.levels}
 
     def _image(self, t: dict) -> np.ndarray:
-        return self.decoder({k: t[k] for k in self.levels} if len(self.levels) > 1 else t[CONTENT_LAYER])
+        return self.decoder(decoder_feed(self.levels, t))
 
 
 class OnnxGraph:
@@ -153,9 +153,7 @@ class OnnxGraph:
     @property
     def levels(self) -> tuple[str, ...]:
         """The encoder layers a decoder graph reads: relu4_1, then its skip levels (from its input names)."""
-        if len(self.inputs) == 1:
-            return (CONTENT_LAYER,)
-        return tuple(k for k in (CONTENT_LAYER, *SKIP_LEVELS) if any(n.endswith(k) for n in self.inputs))
+        return decoder_levels_of(self.inputs)
 
     def __call__(self, x: np.ndarray | dict) -> np.ndarray | dict:
         """x: a batch, or a dict of batches keyed by layer (a multi-level decoder's inputs). Returns

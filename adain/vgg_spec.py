@@ -23,3 +23,18 @@ def conv_layers_up_to(relu_name: str) -> tuple[str, ...]:
     """The conv layers the encoder needs to compute `relu_name`."""
     last = RELU_LAYERS[relu_name]
     return VGG_CONV_LAYERS[: VGG_CONV_LAYERS.index(last) + 1]
+
+
+def decoder_levels_of(input_names) -> tuple[str, ...]:
+    """The encoder layers a decoder reads, from its input names (a Keras dict's keys, an ONNX graph's
+    `args_0_<layer>`): relu4_1, then the skip levels it has, in SKIP_LEVELS order. One input: relu4_1."""
+    names = list(input_names)
+    if len(names) <= 1:
+        return (CONTENT_LAYER,)
+    return (CONTENT_LAYER, *(k for k in SKIP_LEVELS if any(n == k or n.endswith(f"_{k}") for n in names)))
+
+
+def decoder_feed(levels: tuple[str, ...], targets: dict):
+    """What a decoder reading `levels` is called with, from targets keyed by layer: relu4_1 alone, or a
+    dict per level."""
+    return {k: targets[k] for k in levels} if len(levels) > 1 else targets[CONTENT_LAYER]

@@ -103,15 +103,22 @@ def _checked(path):
         raise gr.Error(str(exc).replace(str(path), "the upload")) from None
 
 
+def _malloc_trim():
+    """glibc's malloc_trim, or None where there is none (looked up once: find_library runs ldconfig)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
 def _release_memory() -> None:
     """Give freed heap pages back to the OS after a job (glibc keeps them otherwise, so a server that
     once decoded a 12-megapixel photo would stay that large); a no-op where there is no glibc."""
-    libc = ctypes.util.find_library("c")
-    if libc:
-        try:
-            ctypes.CDLL(libc).malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _save(image) -> str:
