@@ -29,7 +29,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
-from demo_server import demo_server, folder_mib, proc_status  # noqa: E402
+from demo_server import demo_server, folder_mib, proc_status, seconds_to_idle  # noqa: E402
 from machine import machine  # noqa: E402
 
 STYLE = ROOT / "demo" / "examples" / "styles" / "2_waves.png"
@@ -86,17 +86,6 @@ def wait_running(job, timeout: float = 120) -> bool:
             return True
         time.sleep(0.3)
     return False
-
-
-def seconds_to_idle(pid: int, limit: float = 30.0, below: float = 0.2) -> float | None:
-    """Seconds until the server spends a whole second using less than `below` of a core."""
-    start = time.time()
-    while time.time() - start < limit:
-        before = proc_status(pid)["cpu_s"]
-        time.sleep(1.0)
-        if proc_status(pid)["cpu_s"] - before < below:
-            return round(time.time() - start, 1)
-    return None
 
 
 def percentiles(values: list[float]) -> dict:

@@ -56,3 +56,14 @@ def proc_status(pid: int) -> dict:
 def folder_mib(path: Path) -> float:
     """Size of the files under `path` (0 when it does not exist)."""
     return round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file()) / 2**20, 2)
+
+
+def seconds_to_idle(pid: int, limit: float = 30.0, below: float = 0.2) -> float | None:
+    """Seconds until the server spends a whole second using less than `below` of a core."""
+    start = time.time()
+    while time.time() - start < limit:
+        before = proc_status(pid)["cpu_s"]
+        time.sleep(1.0)
+        if proc_status(pid)["cpu_s"] - before < below:
+            return round(time.time() - start, 1)
+    return None
