@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 from adain.image_io import DEFAULT_MAX_SIZE, ImageError
 from adain.stylizer import RUNTIMES, fastest_runtime
-from adain.train_config import TrainConfig
+from adain.train.config import TrainConfig
 
 
 def _add_color(p: argparse.ArgumentParser) -> None:
@@ -24,6 +25,21 @@ def _add_runtime(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runtime", choices=RUNTIMES, default=fastest_runtime(),
                    help="keras, onnx (ONNX Runtime, faster on CPU) or onnx-int8 (int8 encoder, fastest; no TensorFlow "
                         "with the shipped decoder); default: the fastest installed (%(default)s)")
+
+
+def _add_config_fields(p: argparse.ArgumentParser, config_class) -> None:
+    """One option per field of a config dataclass, its default, type and help taken from the field."""
+    for f in fields(config_class):
+        meta = f.metadata
+        flag = meta.get("flag", "--" + f.name.replace("_", "-"))
+        if f.default is MISSING:
+            p.add_argument(flag, dest=f.name, required=True, help=meta["help"])
+        elif isinstance(f.default, bool):
+            p.add_argument(flag, dest=f.name, action="store_true", help=meta["help"])
+        else:
+            kind = str if f.default is None else type(f.default)
+            p.add_argument(flag, dest=f.name, type=kind, default=f.default, choices=meta.get("choices"),
+                           help=meta["help"] + ("" if f.default is None else " (default %(default)s)"))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,40 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_color(p)
 
     p = sub.add_parser("train", help="train a decoder on two folders of images (resumable)")
-    p.add_argument("--content", required=True, help="folder of photos (searched recursively)")
-    p.add_argument("--style", required=True, help="folder of paintings / textures")
-    p.add_argument("--out", required=True, help="run directory (checkpoints, logs, grids)")
-    d = TrainConfig.__dataclass_fields__
-    p.add_argument("--steps", type=int, default=d["steps"].default, help="total steps of the run (default %(default)s)")
-    p.add_argument("--batch", type=int, default=d["batch"].default, help="default %(default)s")
-    p.add_argument("--crop", type=int, default=d["crop"].default, help="training crop side (default %(default)s)")
-    p.add_argument("--style-weight", type=float, default=d["style_weight"].default, help="lambda (default %(default)s)")
-    p.add_argument("--lr", type=float, default=d["lr"].default, help="default %(default)s")
-    p.add_argument("--width", type=float, default=d["width"].default,
-                   help="decoder width multiplier, 1 = the paper's (default %(default)s)")
-    p.add_argument("--multilevel", action="store_true",
-                   help="decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
-    p.add_argument("--identity", type=int, default=d["identity"].default,
-                   help="pairs per batch whose style is the content itself, trained to give it back (default %(default)s)")
-    p.add_argument("--sharp-crops", action="store_true", help="never upsample training crops")
-    p.add_argument("--style-augment", action="store_true",
-                   help="rotate, flip and permute the colours of style crops (new styles from old)")
-    p.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=d["precision"].default)
-    p.add_argument("--ema", type=float, default=d["ema"].default,
-                   help="momentum of the weights' moving average, which is validated and shipped; 0 = off (default %(default)s)")
-    p.add_argument("--reuse", type=int, default=d["reuse"].default,
-                   help="steps per encoded batch, styles rotated between them: skips the encoder pass on the inputs "
-                        "for all but the first (default %(default)s)")
-    p.add_argument("--val-every", type=int, default=d["val_every"].default, help="default %(default)s")
-    p.add_argument("--val-count", type=int, default=d["val_count"].default,
-                   help="images of each folder held out for validation (default %(default)s)")
-    p.add_argument("--checkpoint-minutes", type=float, default=d["checkpoint_minutes"].default)
-    p.add_argument("--plateau-hours", type=float, default=d["plateau_hours"].default,
-                   help="stop when validation improved by less than --min-improvement over the last this many hours "
-                        "of training (default %(default)s: never)")
-    p.add_argument("--min-improvement", type=float, default=d["min_improvement"].default, help="default %(default)s")
-    p.add_argument("--init", help="start from these decoder weights")
-    p.add_argument("--seed", type=int, default=d["seed"].default)
+    _add_config_fields(p, TrainConfig)
     p.add_argument("--resume", action="store_true", help="continue the run in --out if it has a checkpoint")
 
     p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel, or ONNX encoder + decoder)")
@@ -150,13 +133,7 @@ def _run(args: argparse.Namespace) -> None:
     elif args.command == "train":
         from adain.train import Trainer
 
-        config = TrainConfig(args.content, args.style, args.out, steps=args.steps, batch=args.batch, crop=args.crop,
-                             style_weight=args.style_weight, lr=args.lr, width=args.width, precision=args.precision,
-                             multilevel=args.multilevel, identity=args.identity, sharp_crops=args.sharp_crops,
-                             style_augment=args.style_augment,
-                             ema=args.ema, reuse=args.reuse, seed=args.seed, val_count=args.val_count, val_every=args.val_every,
-                             checkpoint_minutes=args.checkpoint_minutes,
-                             plateau_hours=args.plateau_hours, min_improvement=args.min_improvement, init=args.init)
+        config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":
         from adain.export import export_tfhub

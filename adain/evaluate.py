@@ -13,7 +13,7 @@ from adain import autodiff
 from adain.adain_op import adain
 from adain.decoder import decoder_inputs, decoder_levels
 from adain.losses import content_loss, identity_loss, moment_style_loss, style_stats
-from adain.train_config import IDENTITY_PIXEL_WEIGHT, STYLE_WEIGHT
+from adain.train.config import IDENTITY_PIXEL_WEIGHT, STYLE_WEIGHT
 from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
 
 

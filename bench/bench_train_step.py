@@ -35,7 +35,7 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
     from adain.decoder import SKIP_LEVELS, build_decoder
     from adain.encoder import build_encoder
     from adain.evaluate import encode_pairs
-    from adain.train import decoder_step
+    from adain.train.loop import decoder_step
     from adain.vgg_spec import STYLE_LAYERS
 
     keras.mixed_precision.set_global_policy(precision)

@@ -27,7 +27,7 @@ case "${1:-}" in
 import sys
 from pathlib import Path
 from PIL import Image
-from adain.train import plot_losses
+from adain.train.plots import plot_losses
 run, saved = Path(sys.argv[1]), Path(sys.argv[2])
 plot_losses(run)  # redrawn with this code's plot (a long run keeps the code it started with)
 grid = Image.open(run / "val_grid.png")

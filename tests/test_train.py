@@ -1,7 +1,5 @@
 """Decoder training: a tiny run lowers the loss, checkpoints, resumes exactly, skips bad files."""
 
-import csv
-
 import keras
 import numpy as np
 import pytest
@@ -9,6 +7,7 @@ from PIL import Image
 
 from adain.data import CropSampler, list_images, split_holdout
 from adain.train import TrainConfig, Trainer
+from adain.train.logs import read_csv
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +31,15 @@ def config(folders, out, steps, **kw):
 
 
 def read_log(run):
-    with open(run / "log.csv") as f:
-        return list(csv.DictReader(f))
+    return read_csv(run / "log.csv")
 
 
 def test_tiny_run_learns_checkpoints_and_resumes(folders, tmp_path):
     run = tmp_path / "run"
     trainer = Trainer(config(folders, run, steps=12))
     trainer.fit()
-    rows = read_log(run)
-    assert [int(r["step"]) for r in rows] == list(range(1, 13))
-    with open(run / "val.csv") as f:
-        assert [int(r["step"]) for r in csv.DictReader(f)] == [0, 3, 6, 9, 12]  # untrained, then every 3
+    assert read_log(run)["step"].tolist() == list(range(1, 13))
+    assert read_csv(run / "val.csv")["step"].tolist() == [0, 3, 6, 9, 12]  # untrained, then every 3
     for name in ("decoder.npz", "optimizer.npz", "state.json", "best_decoder.npz", "val.csv", "loss_curve.png", "val_grid.png"):
         assert (run / name).exists(), name
 
@@ -52,7 +48,36 @@ def test_tiny_run_learns_checkpoints_and_resumes(folders, tmp_path):
     resumed = Trainer(config(folders, run, steps=14), resume=True)
     assert resumed.state.step == 12
     resumed.fit()
-    assert [int(r["step"]) for r in read_log(run)] == list(range(1, 15))
+    assert read_log(run)["step"].tolist() == list(range(1, 15))
+
+
+def test_the_committed_checkpoint_resumes(folders, tmp_path):
+    """`adain train --resume` on the decoder-v2 checkpoint in weights/training_v2 (as git holds it: no
+    optimizer state, history written as lists) takes one more step and keeps its logs and recipe history."""
+    import json
+    import shutil
+
+    from adain.resources import WEIGHTS_DIR
+    from adain.train.state import TrainState
+
+    saved = WEIGHTS_DIR / "training_v2"
+    if not saved.exists():
+        pytest.skip("the training checkpoints live in the repository, not in the installed package")
+    run = tmp_path / "v2"
+    run.mkdir()
+    for name in ("decoder.npz", "ema_decoder.npz", "state.json", "log.csv", "val.csv"):
+        shutil.copy(saved / name, run / name)
+    before = TrainState.load(run)
+    recipe = json.loads((saved / "state.json").read_text())["config"]
+    trainer = Trainer(config(folders, run, steps=before.step + 1, multilevel=True, width=recipe["width"],
+                             identity=recipe["identity"], val_every=10_000), resume=True)
+    assert trainer.optimizer.iterations.numpy() == before.step  # the lr schedule continues; Adam's moments restart
+    state = trainer.fit()
+    assert state.step == before.step + 1
+    assert read_log(run)["step"].tolist() == list(range(1, before.step + 2))
+    reloaded = TrainState.load(run)
+    assert reloaded.history[:-1] == before.history and reloaded.history[-1].crop == 32
+    assert Trainer(config(folders, run, steps=before.step + 1, multilevel=True), resume=True).state.step == before.step + 1
 
 
 def test_training_steps_lower_the_loss(folders, tmp_path):
@@ -149,8 +174,7 @@ def test_sigkill_mid_run_resumes_from_the_last_checkpoint(folders, tmp_path):
     assert saved >= 4
     cmd[cmd.index("400")] = str(saved + 3)
     assert subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=240).returncode == 0
-    steps = [int(r["step"]) for r in read_log(run)]
-    assert steps == list(range(1, saved + 4))
+    assert read_log(run)["step"].tolist() == list(range(1, saved + 4))
     assert json.loads((run / "state.json").read_text())["state"]["step"] == saved + 3
 
 
@@ -169,17 +193,17 @@ def test_sigterm_saves_a_checkpoint_of_the_last_step(folders, tmp_path):
            "--val-every", "1000", "--checkpoint-minutes", "100"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
-    while time.time() < deadline and not ((run / "log.csv").exists() and len(read_log(run)) >= 3):
+    while time.time() < deadline and not ((run / "log.csv").exists() and len(read_log(run)["step"]) >= 3):
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=120) == 0
     state = json.loads((run / "state.json").read_text())["state"]
     assert state["step"] >= 3
-    assert state["step"] == len(read_log(run))
+    assert state["step"] == len(read_log(run)["step"])
 
 
 def test_improvement_compares_the_last_hours_with_the_best_before(tmp_path):
-    from adain.train import improvement
+    from adain.train.logs import improvement
 
     path = tmp_path / "val.csv"
     path.write_text("step,elapsed_s,content_loss,style_loss,total_loss\n"
@@ -194,12 +218,14 @@ def test_improvement_compares_the_last_hours_with_the_best_before(tmp_path):
 
 
 def test_recipe_changes_mark_where_crop_or_lr_changed():
-    from adain.train import recipe_changes
+    from adain.train.plots import recipe_changes
+    from adain.train.state import Segment
 
     history = [[0, 0.0, 128, 8, "float32"], [400, 3600.0, 128, 8, "float32", 3e-4],  # first segment: no lr recorded
                [900, 7200.0, 256, 8, "float32", 3e-4], [950, 9000.0, 256, 8, "float32", 3e-4],
                [990, 10800.0, 128, 8, "float32", 1e-4], [1000, 11000.0, 128, 8, "float32", 1e-4, 10.0],  # λ 10 as before
                [1100, 14400.0, 128, 8, "float32", 1e-4, 15.0]]
+    history = [Segment.from_json(seg) for seg in history]  # as earlier checkpoints wrote them: lists
     assert recipe_changes(history) == [(900, 2.0, "256² crops"), (990, 3.0, "128² crops, lr 0.0001"), (1100, 4.0, "λ 15")]
     assert recipe_changes(history[:1]) == []
 
@@ -221,7 +247,7 @@ def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(fo
     the checkpoint and a resume keep the skip levels; identity pairs add their loss."""
     from adain.decoder import SKIP_LEVELS, decoder_levels, load_decoder
     from adain.evaluate import evaluate_grid
-    from adain.train import decoder_step
+    from adain.train.loop import decoder_step
 
     run = tmp_path / "ml"
     kw = dict(multilevel=True, identity=1, sharp_crops=True, style_augment=True, init=str(tiny_decoder_path),
@@ -248,7 +274,7 @@ def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(fo
     resumed = Trainer(config(folders, run, steps=3, **kw), resume=True)
     assert decoder_levels(resumed.decoder) == decoder_levels(resumed.ema) == ("relu4_1", *SKIP_LEVELS)
     resumed.fit()
-    assert [int(r["step"]) for r in read_log(run)] == [1, 2, 3]
+    assert read_log(run)["step"].tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match="identity"):
         TrainConfig("a", "b", "c", batch=2, identity=1, reuse=2)
 

@@ -1,0 +1,231 @@
+"""The training loop: `Trainer` owns the models, optimizer, data and run directory; `decoder_step` is one update."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+from tqdm import tqdm
+
+from adain import autodiff
+from adain.data import CropSampler, center_crop, list_images, split_holdout
+from adain.decoder import SKIP_LEVELS, build_decoder, copy_decoder, load_decoder, save_decoder
+from adain.encoder import build_encoder
+from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
+from adain.image_io import load_image
+from adain.train.config import TrainConfig
+from adain.train.logs import STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
+from adain.train.plots import plot_losses, save_grid
+from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
+from adain.vgg_spec import STYLE_LAYERS
+
+
+def _interrupt(signum, frame) -> None:
+    """SIGTERM (kill, a job scheduler, the end of a session) stops training like Ctrl-C: with a checkpoint."""
+    raise KeyboardInterrupt
+
+
+def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
+                 content_feats: dict, target_stats, style_weight: float, identity_images=None):
+    """One optimizer step of the decoder on encoded inputs (see evaluate.encode_pairs): AdaIN targets,
+    losses, gradients, update. Returns (total loss, content loss, style loss).
+
+    identity_images: the contents of the batch's last pairs when their styles are those contents
+    themselves; their outputs must then give them back (evaluate.decoder_losses' identity term).
+    """
+    variables = decoder.trainable_variables
+    t = targets_of(content_feats, target_stats)
+    identity = None
+    if identity_images is not None:
+        k = identity_images.shape[0]
+        identity = (identity_images, {name: f[-k:] for name, f in content_feats.items()})
+    loss, (lc, ls, _), grads = autodiff.value_and_grad(
+        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight, identity), variables
+    )
+    optimizer.apply(grads, variables)
+    return loss, lc, ls
+
+
+class Trainer:
+    """One training run: its models, optimizer, data and run directory.
+
+    Args:
+        config: the recipe and folders (`TrainConfig`).
+        resume: continue the checkpoint in `config.out_dir`; without it an existing checkpoint is an error.
+
+    Example (a few steps on two folders of images):
+
+    ```python
+    from adain.train import TrainConfig, Trainer
+
+    state = Trainer(TrainConfig("photos", "paintings", "runs/try", steps=10, crop=64, val_every=5)).fit()
+    print(state.step, state.best_val)
+    ```
+    """
+
+    def __init__(self, config: TrainConfig, resume: bool = False):
+        self.config = config
+        self.run = Path(config.out_dir)
+        self.state = TrainState()
+        resuming = has_checkpoint(self.run)
+        if resuming and not resume:
+            raise FileExistsError(f"{self.run} already holds a checkpoint; pass --resume to continue it or choose another --out")
+        self.run.mkdir(parents=True, exist_ok=True)
+        self.log = RunLog(self.run / "log.csv", STEP_COLUMNS)
+        self.val_log = RunLog(self.run / "val.csv", VAL_COLUMNS)
+        keras.mixed_precision.set_global_policy(config.precision)
+        keras.utils.set_random_seed(config.seed)  # the decoder's initial weights
+
+        train_c, val_c = split_holdout(list_images(config.content_dir), config.val_count)
+        train_s, val_s = split_holdout(list_images(config.style_dir), config.val_count)
+        self.val_files = (val_c, val_s)
+        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed, sharp=config.sharp_crops)
+        self.style = CropSampler(train_s, config.crop, config.batch, seed=config.seed + 1, sharp=config.sharp_crops,
+                                 augment=config.style_augment)
+        self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
+        self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
+
+        self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
+        self.decoder, self.ema = self._build_decoders(resuming)
+        schedule = keras.optimizers.schedules.InverseTimeDecay(config.lr, decay_steps=1, decay_rate=config.lr_decay)
+        self.optimizer = keras.optimizers.Adam(schedule)
+        self.optimizer.build(self.decoder.trainable_variables)
+        if resuming:
+            self.state = TrainState.load(self.run)
+            for log in (self.log, self.val_log):
+                log.truncate(self.state.step)
+        if not (resuming and load_optimizer(self.optimizer, self.run)):
+            self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; the lr schedule does not
+        self._encode_fn = autodiff.compile_fn(self._encode, jit=True)
+        self._step_fn = autodiff.compile_fn(self._train_step, jit=True)
+        self.state.history.append(Segment(self.state.step, self.state.elapsed_s, config.crop, config.batch,
+                                          config.precision, config.lr, config.style_weight))
+
+    def _build_decoders(self, resuming: bool) -> tuple[keras.Model, keras.Model | None]:
+        """(decoder, its moving average or None): from the checkpoint, from --init, or new."""
+        cfg = self.config
+        if resuming:
+            decoder = load_decoder(self.run / "decoder.npz")
+        elif cfg.init:
+            decoder = load_decoder(cfg.init, SKIP_LEVELS if cfg.multilevel else None)
+        else:
+            decoder = build_decoder(cfg.width, SKIP_LEVELS if cfg.multilevel else ())
+        if not cfg.ema:
+            return decoder, None
+        saved_ema = self.run / "ema_decoder.npz"
+        return decoder, load_decoder(saved_ema) if resuming and saved_ema.exists() else copy_decoder(decoder)
+
+    @property
+    def shipped(self) -> keras.Model:
+        """The weights that are validated and shipped: the moving average when there is one."""
+        return self.ema or self.decoder
+
+    def _encode(self, content, style):
+        """(content features, style statistics, identity images or None) of a batch: with
+        config.identity = k, the last k contents stand in as their own styles."""
+        k = self.config.identity
+        if not k:
+            return (*encode_pairs(self.encoder, content, style), None)
+        style = ops.concatenate([style[:-k], content[-k:]], axis=0)
+        return (*encode_pairs(self.encoder, content, style), content[-k:])
+
+    def _train_step(self, content_feats, target_stats, identity_images=None):
+        losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats,
+                              self.config.style_weight, identity_images)
+        if self.ema is not None:
+            m = self.config.ema
+            for avg, var in zip(self.ema.trainable_variables, self.decoder.trainable_variables):
+                avg.assign(m * avg + (1 - m) * ops.stop_gradient(var))
+        return losses
+
+    def save_checkpoint(self) -> None:
+        """Weights, moving average, optimizer variables and state.json, each written atomically."""
+        save_decoder(self.decoder, self.run / "decoder.npz", dtype="float32")
+        if self.ema is not None:
+            save_decoder(self.ema, self.run / "ema_decoder.npz", dtype="float32")
+        save_optimizer(self.optimizer, self.run)
+        self.state.save(self.run, self.config)
+
+    def validate(self) -> dict[str, float]:
+        """Score the shipped weights on the held-out pairs; log, draw, and keep them if they are the best.
+        Scored with the paper's λ whatever the run trains with: one yardstick across recipe changes."""
+        scores, outputs = evaluate_grid(self.encoder, self.shipped, self.val_content, self.val_style)
+        summary = summarize(scores)
+        self.val_log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), **summary})
+        save_grid(self.val_content, self.val_style, outputs, self.run / "val_grid.png")
+        if summary["total_loss"] < self.state.best_val:
+            self.state.best_val = summary["total_loss"]
+            save_decoder(self.shipped, self.run / "best_decoder.npz", dtype="float16")
+        plot_losses(self.run, self.config.plateau_hours, self.state.history)
+        return summary
+
+    def _validate_is_flat(self, bar: tqdm) -> bool:
+        """Validate and report; True when validation has plateaued (config.plateau_hours)."""
+        cfg = self.config
+        val = self.validate()
+        window_gain = improvement(self.val_log.path, cfg.plateau_hours) if cfg.plateau_hours else None
+        bar.write(f"step {self.state.step}: validation {val}"
+                  + (f"; {window_gain:.1%} better than {cfg.plateau_hours:g} h before" if window_gain is not None else ""))
+        return window_gain is not None and window_gain < cfg.min_improvement
+
+    def fit(self) -> TrainState:
+        """Train to `config.steps` (or a plateau); Ctrl-C or SIGTERM stops with a checkpoint of the last step."""
+        cfg = self.config
+        start = self.state.step
+        if start >= cfg.steps:
+            return self.state
+        if start == 0:
+            self.validate()  # the curve starts at the untrained decoder
+        last_ckpt = time.monotonic()
+        reuse = cfg.reuse  # an encoded batch serves `reuse` steps: step s uses batch s - s % reuse, styles rolled by s % reuse
+        first = start - start % reuse
+        batches = zip(self.content.iterate(first, reuse), self.style.iterate(first, reuse))
+        encoded = None
+        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
+        try:
+            while self.state.step < cfg.steps:
+                t0 = time.perf_counter()
+                shift = self.state.step % reuse
+                if encoded is None or shift == 0:
+                    encoded = self._encode_fn(*next(batches))
+                content_feats, stats, identity_images = encoded
+                loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
+                                                                 identity_images))
+                dt = time.perf_counter() - t0
+                self.state.step += 1
+                self.state.elapsed_s += dt
+                self.log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 2), "loss": loss,
+                                 "content_loss": lc, "style_loss": ls, "sec_per_step": round(dt, 3)})
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
+                if not np.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
+                flat = (self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps) and self._validate_is_flat(bar)
+                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps or flat:
+                    self.save_checkpoint()
+                    last_ckpt = time.monotonic()
+                if flat:
+                    bar.write(f"validation improved by less than {cfg.min_improvement:.0%} in {cfg.plateau_hours:g} h: stopping")
+                    break
+        except KeyboardInterrupt:
+            bar.write("interrupted: saving a checkpoint")
+            self.save_checkpoint()
+        finally:
+            bar.close()
+            if on_main_thread:
+                signal.signal(signal.SIGTERM, previous)
+        if self.skipped:
+            examples = sorted(map(str, self.skipped))[:5]
+            print(f"skipped {len(self.skipped)} unreadable training files, e.g. {examples}")
+        return self.state
+
+    @property
+    def skipped(self) -> set[Path]:
+        return self.content.skipped | self.style.skipped
