@@ -19,6 +19,7 @@ class _NumpyOps:
 
     @staticmethod
     def cast(x, dtype: str):
+        """`x` as an array of `dtype` (keras.ops.cast's numpy twin)."""
         return np.asarray(x, dtype)
 
 

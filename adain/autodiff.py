@@ -15,6 +15,7 @@ import keras
 
 
 def value_and_grad(loss_fn: Callable, variables: Sequence[keras.Variable]):
+    """(loss, aux, gradients of loss w.r.t. `variables`) of `loss_fn() -> (loss, aux)`, on any Keras backend."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -33,6 +34,7 @@ def value_and_grad(loss_fn: Callable, variables: Sequence[keras.Variable]):
         import jax
 
         def pure(values):
+            """loss_fn with the variables' values given (JAX differentiates pure functions)."""
             with keras.StatelessScope(state_mapping=list(zip(variables, values))):
                 return loss_fn()
 

@@ -11,13 +11,16 @@ import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from adain.image_io import DEFAULT_MAX_SIZE, ImageError
+from adain import defaults
+from adain.color import PRESERVE_COLOR_MODES
+from adain.errors import install_hint
+from adain.image_io import ImageError
 from adain.stylizer import RUNTIMES, fastest_runtime
 from adain.train.config import TrainConfig
 
 
 def _add_color(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preserve-color", choices=("luminance", "histogram"), default=None,
+    p.add_argument("--preserve-color", choices=PRESERVE_COLOR_MODES, default=None,
                    help="keep the content's colours: transfer luminance only, or recolour the style first")
 
 
@@ -50,11 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("content", type=Path, help="an image, a folder of frames, an animated GIF/WebP or a video")
     p.add_argument("styles", type=Path, nargs="+", metavar="STYLE")
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
+    p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="style strength in [0, 1] (default %(default)s)")
     p.add_argument("--weights", type=float, nargs="+", help="mixing weights, one per style")
     p.add_argument("--mask", type=Path, nargs="+", dest="masks", help="one mask image per style (white = this style)")
-    p.add_argument("--max-size", type=int, default=DEFAULT_MAX_SIZE, help="long side of the output (default %(default)s)")
-    p.add_argument("--style-size", type=int, default=512, help="long side the style is encoded at (default %(default)s)")
+    p.add_argument("--max-size", type=int, default=defaults.MAX_SIZE, help="long side of the output (default %(default)s)")
+    p.add_argument("--style-size", type=int, default=defaults.STYLE_SIZE,
+                   help="long side the style is encoded at (default %(default)s)")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
     p.add_argument("--model", type=Path, help="use a TF-Hub module (Magenta convention) instead of the decoder")
     _add_runtime(p)
@@ -64,15 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--size", type=int, default=512, help="long side of the output (default %(default)s)")
-    p.add_argument("--method", choices=("lbfgs", "adam"), default="lbfgs")
-    p.add_argument("--init", choices=("content", "noise"), default="content")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--scales", type=int, default=1, help="coarse-to-fine levels (each doubles the size)")
-    p.add_argument("--style-weight", type=float, help="default 100")
-    p.add_argument("--content-weight", type=float, help="default 1")
-    p.add_argument("--tv-weight", type=float, help="default 0.001")
+    _add_config_fields(p, defaults.ClassicPreset)
     _add_color(p)
 
     p = sub.add_parser("train", help="train a decoder on two folders of images (resumable)")
@@ -90,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="content and style loss of a decoder on content/style pairs")
     p.add_argument("--pairs", nargs="+", required=True, metavar="CONTENT:STYLE", help="pairs of image paths")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
-    p.add_argument("--size", type=int, default=256, help="centre-crop size of both images")
+    p.add_argument("--size", type=int, default=defaults.EVAL_SIZE, help="centre-crop size of both images (default %(default)s)")
     _add_runtime(p)
     return parser
 
@@ -123,12 +119,9 @@ def _run(args: argparse.Namespace) -> None:
         from adain.gatys import optimize
 
         bar, callback = _progress(args.steps)
-        weights = {k: v for k, v in (("style_weight", args.style_weight), ("content_weight", args.content_weight),
-                                     ("tv_weight", args.tv_weight)) if v is not None}
         with bar:
-            image = optimize(args.content, args.style, steps=args.steps, size=args.size, method=args.method,
-                             init=args.init, seed=args.seed, scales=args.scales, preserve_color=args.preserve_color,
-                             callback=callback, **weights)
+            image = optimize(args.content, args.style, preserve_color=args.preserve_color, callback=callback,
+                             **{f.name: getattr(args, f.name) for f in fields(defaults.ClassicPreset)})
         _save(image, args.output)
     elif args.command == "train":
         from adain.train import Trainer
@@ -136,7 +129,7 @@ def _run(args: argparse.Namespace) -> None:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":
-        from adain.export import export_tfhub
+        from adain.hub_runtime import export_tfhub
         from adain.onnx_runtime import export_onnx
         from adain.stylizer import Stylizer
 
@@ -162,8 +155,6 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
 
     if len(args.styles) != 1 or args.masks or args.weights:
         raise ValueError("frame sequences take exactly one style (no --weights or --mask)")
-    if not hasattr(stylizer, "stylize_frames"):
-        raise ValueError("frame sequences need the native model, not --model")
     items, fps = frames.read_frames(args.content)
     names = [str(p) for p in items] if args.content.is_dir() else None
     out = stylizer.stylize_frames(tqdm(items, unit="frame"), args.styles[0], alpha=args.alpha,
@@ -182,10 +173,16 @@ def _save(image, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `adain` command line; returns the exit status (0, 2 for bad input, 130 when interrupted)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = _parser().parse_args(argv)
     try:
         _run(args)
+    except ModuleNotFoundError as exc:
+        if install_hint(exc) is None:
+            raise
+        print(f"adain: error: `adain {args.command}` needs {install_hint(exc)}", file=sys.stderr)
+        return 2
     except (ImageError, ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"adain: error: {exc}", file=sys.stderr)
         return 2

@@ -18,15 +18,18 @@ _YIQ_TO_RGB = np.linalg.inv(_RGB_TO_YIQ)
 
 
 def check_mode(mode: str | None) -> None:
+    """A preserve_color mode must be None or one of PRESERVE_COLOR_MODES."""
     if mode is not None and mode not in PRESERVE_COLOR_MODES:
         raise ValueError(f"preserve_color must be one of {PRESERVE_COLOR_MODES} or None, got {mode!r}")
 
 
 def rgb_to_yiq(rgb: np.ndarray) -> np.ndarray:
+    """RGB -> YIQ (luminance Y, chroma I and Q), float64."""
     return rgb.astype(np.float64) @ _RGB_TO_YIQ.T
 
 
 def yiq_to_rgb(yiq: np.ndarray) -> np.ndarray:
+    """YIQ -> RGB, float32."""
     return (yiq @ _YIQ_TO_RGB.T).astype(np.float32)
 
 

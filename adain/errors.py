@@ -3,3 +3,14 @@
 
 class Cancelled(Exception):
     """`optimize` was stopped through its `cancel` event (raised within one loss evaluation)."""
+
+
+# A module that may be missing -> the pyproject extra that installs it (the core install is the ONNX fast path).
+EXTRAS = {"keras": "tf", "tensorflow": "tf", "scipy": "tf", "matplotlib": "train", "tf2onnx": "onnx", "onnx": "onnx",
+          "tensorflow_hub": "hub", "imageio": "video"}
+
+
+def install_hint(exc: ModuleNotFoundError) -> str | None:
+    """"pip install 'adain[extra]'" for a missing optional dependency, None for anything else."""
+    extra = EXTRAS.get((exc.name or "").split(".")[0])
+    return None if extra is None else f"{exc.name} is not installed: pip install 'adain[{extra}]'"

@@ -12,6 +12,7 @@ from keras import ops
 from adain import autodiff
 from adain.adain_op import adain
 from adain.decoder import decoder_inputs, decoder_levels
+from adain.defaults import EVAL_SIZE
 from adain.losses import content_loss, identity_loss, moment_style_loss, style_stats
 from adain.train.config import IDENTITY_PIXEL_WEIGHT, STYLE_WEIGHT
 from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
@@ -82,6 +83,8 @@ def _feature_losses(feats: dict, t: dict, target_stats):
 
 @dataclass
 class PairScore:
+    """Content and style loss of one stylized pair."""
+
     content_loss: float
     style_loss: float
 
@@ -109,15 +112,25 @@ def evaluate_grid(encoder: keras.Model, decoder: keras.Model, contents: np.ndarr
 
 
 def summarize(scores: Sequence[PairScore], style_weight: float = STYLE_WEIGHT) -> dict[str, float]:
+    """Mean content and style loss, and their total content + style_weight · style (the paper's λ)."""
     lc = float(np.mean([s.content_loss for s in scores]))
     ls = float(np.mean([s.style_loss for s in scores]))
     return {"content_loss": lc, "style_loss": ls, "total_loss": lc + style_weight * ls}
 
 
-def score_files(pairs: Sequence[str], decoder_path=None, size: int = 256, runtime: str = "keras") -> list[dict]:
+def score_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str = "keras") -> list[dict]:
     """Scores for `CONTENT:STYLE` path pairs: losses of what a user gets (the stylizer's 8-bit output,
     on the given runtime) against the float AdaIN targets, and two baselines (the content image
-    itself as output, for style loss; the style image as output, for content loss)."""
+    itself as output, for style loss; the style image as output, for content loss).
+
+    Args:
+        pairs: "content.jpg:style.jpg" strings.
+        decoder_path: a decoder .npz; None for the shipped one.
+        size: both images are centre-cropped to size x size.
+        runtime: the stylizer's runtime (`adain.stylizer.RUNTIMES`).
+
+    Example: `score_files(["photo.jpg:painting.jpg"], runtime="onnx-int8")[0]["style_loss"]`.
+    """
     from adain.data import center_crop
     from adain.encoder import build_encoder
     from adain.image_io import load_image
@@ -142,8 +155,11 @@ def score_files(pairs: Sequence[str], decoder_path=None, size: int = 256, runtim
     return rows
 
 
-def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = 256, runtime: str = "keras") -> list[str]:
-    """Report lines of `score_files`, one per pair and a mean."""
+def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str = "keras") -> list[str]:
+    """Report lines of `score_files` (same arguments), one per pair and a mean: what `adain evaluate` prints.
+
+    Example: `print("\n".join(evaluate_files(["photo.jpg:painting.jpg"])))`.
+    """
     rows = score_files(pairs, decoder_path, size, runtime)
     lines = [f"{r['pair']}: content_loss {r['content_loss']:.3f} (style image: {r['style_image_content_loss']:.3f})  "
              f"style_loss {r['style_loss']:.3f} (content image: {r['content_image_style_loss']:.3f})" for r in rows]

@@ -8,7 +8,6 @@ or Adam; optional coarse-to-fine solving so large outputs are reachable on a CPU
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Callable
 
 import keras
@@ -18,22 +17,13 @@ from PIL import Image
 
 from adain import autodiff, color
 from adain.classic_budget import schedule
+from adain.defaults import CLASSIC, CLASSIC_INITS, CLASSIC_METHODS
 from adain.encoder import build_encoder
 from adain.errors import Cancelled
 from adain.image_io import ImageLike, fit_size, load_image, to_array, to_pil
 from adain.losses import content_loss, gram_matrix, gram_style_loss, total_variation
+from adain.pipeline import prepare
 from adain.vgg_spec import CONTENT_LAYER, GATYS_STYLE_LAYERS
-
-METHODS = ("lbfgs", "adam")
-INITS = ("content", "noise")
-@dataclass
-class GatysWeights:
-    """Loss weights; the defaults here are the defaults of `optimize` and the CLI."""
-
-    content: float = 1.0
-    style: float = 1e2
-    tv: float = 1e-3
-
 
 _ENCODER_CACHE: dict = {}
 
@@ -48,8 +38,8 @@ def _encoder() -> keras.Model:
 class _Problem:
     """Loss and gradient of one image size: targets fixed, the image a Keras variable."""
 
-    def __init__(self, encoder, content: np.ndarray, style: np.ndarray, init: np.ndarray, weights: GatysWeights,
-                 cancel: threading.Event | None = None):
+    def __init__(self, encoder, content: np.ndarray, style: np.ndarray, init: np.ndarray,
+                 weights: tuple[float, float, float], cancel: threading.Event | None = None):
         self.encoder, self.weights, self.cancel = encoder, weights, cancel
         self.content_target = encoder(content[None])[CONTENT_LAYER]
         style_feats = encoder(style[None])
@@ -62,8 +52,8 @@ class _Problem:
         lc = content_loss(feats[CONTENT_LAYER], self.content_target)
         ls = gram_style_loss(feats, self.gram_targets) / len(GATYS_STYLE_LAYERS)
         ltv = total_variation(self.image)
-        w = self.weights
-        return w.content * lc + w.style * ls + w.tv * ltv, (lc, ls, ltv)
+        wc, ws, wtv = self.weights
+        return wc * lc + ws * ls + wtv * ltv, (lc, ls, ltv)
 
     def loss_and_grad(self):
         if self.cancel is not None and self.cancel.is_set():
@@ -82,22 +72,27 @@ class _Problem:
 def optimize(
     content: ImageLike,
     style: ImageLike,
-    steps: int = 300,
-    size: int | None = 512,
-    method: str = "lbfgs",
-    init: str = "content",
-    seed: int = 0,
-    scales: int = 1,
-    content_weight: float = GatysWeights.content,
-    style_weight: float = GatysWeights.style,
-    tv_weight: float = GatysWeights.tv,
-    learning_rate: float = 2.0,
+    steps: int = CLASSIC.steps,
+    size: int | None = CLASSIC.size,
+    method: str = CLASSIC.method,
+    init: str = CLASSIC.init,
+    seed: int = CLASSIC.seed,
+    scales: int = CLASSIC.scales,
+    content_weight: float = CLASSIC.content_weight,
+    style_weight: float = CLASSIC.style_weight,
+    tv_weight: float = CLASSIC.tv_weight,
+    learning_rate: float = CLASSIC.learning_rate,
     preserve_color: str | None = None,
     callback: Callable[[int, dict, Image.Image], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Image.Image:
     """Stylize by optimisation. Returns a PIL RGB image with long side `size` (None: content's size).
 
+    Defaults: `adain.defaults.CLASSIC`. Images are prepared and finished by `adain.pipeline`, as for
+    the one-pass stylizers (same inputs, same colour modes).
+
+    Args:
+    content, style: image inputs (`adain.image_io.ImageLike`).
     steps: total iterations, split evenly over `scales` (coarse to fine: each scale doubles the
         resolution and starts from the previous result, so large images converge in few fine steps).
     method: "lbfgs" (scipy L-BFGS-B, pixels bounded to 0-255) or "adam" (learning_rate in 0-255 units).
@@ -105,11 +100,13 @@ def optimize(
     callback(step, losses, image) is called after every iteration.
     cancel: when this event is set (from another thread), the next loss evaluation raises `Cancelled`,
         so a server can stop a job within one step and free its cores.
+
+    Example: `optimize("photo.jpg", "painting.jpg", steps=100, size=256, scales=2).save("out.png")`.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+    if method not in CLASSIC_METHODS:
+        raise ValueError(f"method must be one of {CLASSIC_METHODS}, got {method!r}")
+    if init not in CLASSIC_INITS:
+        raise ValueError(f"init must be one of {CLASSIC_INITS}, got {init!r}")
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if not isinstance(scales, int) or not 1 <= scales <= 4:
@@ -117,16 +114,16 @@ def optimize(
     color.check_mode(preserve_color)
     content_img, style_img = load_image(content), load_image(style)
     final = fit_size(content_img.size, size)
-    weights = GatysWeights(content_weight, style_weight, tv_weight)
+    weights = (content_weight, style_weight, tv_weight)
     rng = np.random.default_rng(seed)
     encoder = _encoder()
 
     image = None
     step = 0
     for dims, n_steps in schedule(final, steps, scales):
-        content_arr = to_array(content_img, dims)
-        style_arr = to_array(style_img, fit_size(style_img.size, max(dims)))
-        c_in, s_in = color.prepare(content_arr, style_arr, preserve_color)
+        prepared = prepare(content_img.resize(dims, Image.LANCZOS), [style_img], preserve_color, max_size=None,
+                           style_size=max(dims))
+        c_in, s_in = prepared.content_in, prepared.styles_in[0]
         if image is not None:
             start = to_array(to_pil(image), dims)
         elif init == "content":
@@ -139,11 +136,11 @@ def optimize(
             nonlocal step
             step += 1
             if callback is not None:
-                callback(step, losses, to_pil(color.finish(problem.get(), content_arr, preserve_color)))
+                callback(step, losses, prepared.finish(problem.get()))
 
         (_run_lbfgs if method == "lbfgs" else _run_adam)(problem, n_steps, learning_rate, report)
         image = problem.get()
-    return to_pil(color.finish(image, content_arr, preserve_color))
+    return prepared.finish(image)
 
 
 def _run_lbfgs(problem: _Problem, steps: int, _lr: float, report: Callable) -> None:

@@ -14,12 +14,19 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
-MAX_INPUT_PIXELS = 64_000_000  # refuse to decode more than this (a 30000x30000 PNG bomb is 900 MP)
-MIN_SIDE = 16  # smaller images have no usable VGG features (relu4_1 is at 1/8 resolution)
-DEFAULT_MAX_SIZE = 1024  # long side of the working resolution unless the caller asks otherwise
+from adain.defaults import MAX_INPUT_PIXELS, MIN_SIDE
 
-ImageLike = Union[str, Path, bytes, Image.Image, np.ndarray]
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+
+# What counts as one image input everywhere (the stylizers, the classic mode, masks): a path, encoded
+# bytes, a PIL image or an array. Anything else (a list, say) is not one image.
+IMAGE_TYPES = (str, Path, bytes, bytearray, Image.Image, np.ndarray)
+ImageLike = Union[str, Path, bytes, bytearray, Image.Image, np.ndarray]
+
+
+def is_image(x) -> bool:
+    """True for one image input (`ImageLike`), False for a sequence of them."""
+    return isinstance(x, IMAGE_TYPES)
 
 
 class ImageError(ValueError):
@@ -117,7 +124,7 @@ def load_image(source: ImageLike, max_pixels: int = MAX_INPUT_PIXELS) -> Image.I
     elif isinstance(source, Image.Image):
         _check_pixels(source.size, max_pixels, _describe(source))
         img = source
-    elif isinstance(source, (str, Path, bytes, bytearray)):
+    elif is_image(source):
         img = _open(source, max_pixels)
     else:
         raise ImageError(f"unsupported image input of type {type(source).__name__}: give a path, bytes, PIL image or array")

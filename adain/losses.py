@@ -10,6 +10,7 @@ from adain.adain_op import channel_stats
 
 
 def mse(a, b):
+    """Mean squared difference, computed in float32 whatever the inputs' precision."""
     return ops.mean(ops.square(ops.cast(a, "float32") - ops.cast(b, "float32")))
 
 

@@ -1,4 +1,4 @@
-"""The fast CPU path: the same `Stylizer` pipeline with its encoder and decoder run by ONNX Runtime.
+"""The fast CPU path: the same AdaIN pipeline (`AdainStylizer`) with its encoder and decoder run by ONNX Runtime.
 
 runtime="onnx" runs float32 graphs (same output as Keras within float rounding, ~1.7x faster on the
 2-core CI machine); runtime="onnx-int8" also swaps the VGG encoder for the shipped int8 copy
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from adain.adain_stylizer import AdainStylizer
 from adain.resources import WEIGHTS_DIR
-from adain.stylizer import Stylizer
 from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 
 INT8_ENCODER = WEIGHTS_DIR / "vgg19_relu4_1_int8.onnx"
@@ -35,13 +35,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ADAIN_CACHE") or Path.home() / ".cache" / "adain")
 
 
-def _require(module: str, extra: str = "onnx"):
-    try:
-        return __import__(module)
-    except ImportError as err:
-        raise RuntimeError(f"the ONNX runtime needs {module}: pip install 'adain[{extra}]'") from err
-
-
 def export_graph(model, path: str | Path) -> Path:
     """Write a Keras model of NHWC maps as an ONNX graph for one image of any H, W.
 
@@ -52,7 +45,7 @@ def export_graph(model, path: str | Path) -> Path:
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("ONNX export with dynamic image sizes needs the TensorFlow Keras backend")
-    _require("tf2onnx")
+    import tf2onnx  # noqa: F401 - Keras' ONNX export needs it (the onnx extra); fail before writing anything
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -63,7 +56,10 @@ def export_graph(model, path: str | Path) -> Path:
 
 
 def export_onnx(encoder, decoder, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write the encoder (to the decoder's levels) and the decoder of a Keras stylizer as encoder.onnx, decoder.onnx."""
+    """Write the encoder (to the decoder's levels) and the decoder of a Keras stylizer as encoder.onnx, decoder.onnx.
+
+    Example: `s = Stylizer.load(runtime="keras"); export_onnx(s.encoder, s.decoder, "exported/")` (`adain export --format onnx`).
+    """
     out_dir = Path(out_dir)
     return export_graph(encoder, out_dir / ENCODER_FILE), export_graph(decoder, out_dir / DECODER_FILE)
 
@@ -85,7 +81,7 @@ def cached_graph(model, name: str) -> Path:
 
 def session(path: str | Path):
     """An ONNX Runtime CPU session with all graph optimisations (on all cores)."""
-    ort = _require("onnxruntime")
+    import onnxruntime as ort
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # No memory arena: it keeps the largest buffers it ever needed (a whole `adain stylize` at 512²
@@ -95,10 +91,11 @@ def session(path: str | Path):
 
 
 def file_sha1(path: str | Path) -> str:
+    """The SHA-1 of a file's bytes (what a shipped graph records of the weights it was made from)."""
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
-class OnnxStylizer(Stylizer):
+class OnnxStylizer(AdainStylizer):
     """`Stylizer` whose encoder and decoder are ONNX Runtime sessions (no TensorFlow, no Keras).
 
     Args:

@@ -14,3 +14,4 @@ try:
     WEIGHTS_DIR = Path(str(files("adain.weights")))
 except ModuleNotFoundError:  # a source checkout on sys.path, not installed
     WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+SHIPPED_DECODER = WEIGHTS_DIR / "decoder.npz"  # the default of Stylizer.load

@@ -21,13 +21,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def demo_server(env: dict | None = None, start_timeout: float = 180) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(url, process) of `demo/app.py` serving on 127.0.0.1 until the block ends."""
+def demo_server(env: dict | None = None, start_timeout: float = 180,
+                log: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(url, process) of `demo/app.py` serving on 127.0.0.1 until the block ends; its output goes to `log`."""
     port = free_port()
     full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    server = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py")], env=full_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = open(log, "w") if log else subprocess.DEVNULL
+    server = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py")], env=full_env, stdout=out,
+                              stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + start_timeout
         while True:
@@ -36,12 +38,14 @@ def demo_server(env: dict | None = None, start_timeout: float = 180) -> Iterator
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
-                    raise RuntimeError("the demo did not start") from None
+                    raise RuntimeError(f"the demo did not start (log: {log})") from None
                 time.sleep(1)
         yield f"http://127.0.0.1:{port}/", server
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if log:
+            out.close()
 
 
 def proc_status(pid: int) -> dict:

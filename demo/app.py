@@ -19,6 +19,7 @@ import ctypes
 import ctypes.util
 import os
 import queue
+import shutil
 import sys
 import tempfile
 import threading
@@ -31,21 +32,16 @@ import gradio as gr  # noqa: E402
 
 from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed package, weights included)
 from adain.classic_budget import estimated_seconds  # noqa: E402
+from adain.defaults import DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
-MAX_FILE_SIZE = "20mb"  # uploads over this are refused by the server with a message
-MAX_PIXELS = 40_000_000  # decoded size limit per image (a 30000x30000 "bomb" is refused before decoding)
-MAX_OUTPUT = 1024  # long side of the output on a 2-vCPU Space; larger runs locally with the CLI
 FAST, CLASSIC = "Fast (AdaIN)", "Classic (optimisation)"
 COLOR_CHOICES = {"Use the style's colours": None, "Keep photo colours (luminance only)": "luminance",
                  "Keep photo colours (match style colours first)": "histogram"}
-OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"
-KEEP_RESULTS = 32  # result files kept in OUT_DIR (Gradio serves its own copies; older ones are deleted)
-CACHE_CLEANUP = (600, 1800)  # Gradio deletes its cached files older than 30 min, every 10 min
-CLASSIC_BUDGET_S = 600.0  # default cost limit of one classic job, in seconds on a 2-vCPU machine
+OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"  # result PNGs (Gradio serves its own copies of them)
 ABANDONED_S = 5.0  # a classic job whose page has not taken its progress for this long is stopped
 _CLASSIC_SLOT = threading.Semaphore(1)  # one optimisation computes at a time, a stopping one included
 
@@ -66,7 +62,7 @@ class UploadImage(gr.Image):
 
 
 _STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": os.environ.get("ADAIN_RUNTIME", fastest_runtime())}
-_LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", CLASSIC_BUDGET_S))}
+_LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO.classic_budget_s))}
 
 
 def _stylizer():
@@ -80,7 +76,7 @@ def _stylizer():
         else:
             try:
                 _STYLIZER["s"] = Stylizer.load(runtime=runtime)
-            except RuntimeError as exc:  # onnxruntime / tf2onnx not installed: the Keras path still works
+            except ModuleNotFoundError as exc:  # tf2onnx not installed (runtime "onnx"): the Keras path still works
                 print(f"adain demo: {exc}; using the Keras runtime", file=sys.stderr)
                 _STYLIZER["s"] = Stylizer.load()
     return _STYLIZER["s"]
@@ -98,7 +94,7 @@ def _checked(path):
     from adain.image_io import load_image
 
     try:
-        return load_image(path, max_pixels=MAX_PIXELS)
+        return load_image(path)
     except ImageError as exc:
         raise gr.Error(str(exc).replace(str(path), "the upload")) from None
 
@@ -121,14 +117,34 @@ def _release_memory() -> None:
         _MALLOC_TRIM(0)
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # deleted meanwhile (Gradio's own clean-up)
+        return 0.0
+
+
+def _prune(folder: Path, keep: int, protected: frozenset = frozenset()) -> None:
+    """Delete all but the newest `keep` entries (files, or Gradio's one-folder-per-file) of `folder`."""
+    entries = [p for p in folder.glob("*") if p not in protected] if folder.is_dir() else []
+    for stale in sorted(entries, key=_mtime)[:-keep]:
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+
+
+_AT_START: dict = {}
+
+
 def _save(image) -> str:
-    """Write a result PNG for the download button, keeping only the newest KEEP_RESULTS in OUT_DIR."""
+    """Write a result PNG for the download button, then bound the disk: the newest DEMO.keep_results
+    results and DEMO.cache_entries of Gradio's cached files (uploads and its copies of results) stay.
+    The files cached before the first job (the examples) are never deleted."""
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}.png"
     image.save(path)
-    old = sorted(OUT_DIR.glob("stylized-*.png"), key=lambda p: p.stat().st_mtime)[:-KEEP_RESULTS]
-    for stale in old:
-        stale.unlink(missing_ok=True)
+    _prune(OUT_DIR, DEMO.keep_results)
+    cache = Path(gr.utils.get_upload_folder())
+    protected = _AT_START.setdefault("cache", frozenset(cache.glob("*")) if cache.is_dir() else frozenset())
+    _prune(cache, DEMO.cache_entries, protected)
     return str(path)
 
 
@@ -143,7 +159,7 @@ def _duration(seconds: float) -> str:
 
 def classic_estimate(steps, size) -> str:
     """The page's note under the classic settings: expected time (square photo) and the server's limit."""
-    steps, size = int(steps), min(int(size), MAX_OUTPUT)
+    steps, size = int(steps), min(int(size), DEMO.max_output)
     expected = estimated_seconds(steps, (size, size), _classic_scales(size))
     budget = _LIMITS["classic_budget_s"]
     verdict = "" if expected <= budget else " **Over the limit: use fewer steps or a smaller size.**"
@@ -161,7 +177,7 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
     try:
         result = _stylizer().stylize(content_img, styles if len(styles) > 1 else style_img, alpha=float(alpha), weights=weights,
                                      preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
-                                     max_size=min(int(size), MAX_OUTPUT))
+                                     max_size=min(int(size), DEMO.max_output))
     except (ImageError, ValueError, FileNotFoundError) as exc:
         raise gr.Error(str(exc)) from None
     finally:
@@ -179,7 +195,7 @@ def classic(content, style, steps=100, preserve_color=None, size=256, progress=g
     when this generator is closed (cancel) or stops taking its progress (page gone, ABANDONED_S).
     """
     content_img, style_img = _inputs(content, style)
-    steps, size = int(steps), min(int(size), MAX_OUTPUT)
+    steps, size = int(steps), min(int(size), DEMO.max_output)
     scales = _classic_scales(size)
     expected = estimated_seconds(steps, fit_size(content_img.size, size), scales)
     budget = _LIMITS["classic_budget_s"]
@@ -240,7 +256,7 @@ def _examples(kind: str) -> list[str]:
 
 
 def build() -> gr.Blocks:
-    with gr.Blocks(title="adain: paint your photo in any style", delete_cache=CACHE_CLEANUP) as demo:
+    with gr.Blocks(title="adain: paint your photo in any style", delete_cache=DEMO.cache_cleanup) as demo:
         gr.Markdown("# Paint a photo in the style of any painting\n"
                     "Give a photo and a painting (or pick one below). **Fast** uses a trained network (a few "
                     "seconds); **Classic** optimises the picture itself (slower, often finer).")
@@ -255,7 +271,7 @@ def build() -> gr.Blocks:
         with gr.Row():
             mode = gr.Radio([FAST, CLASSIC], value=FAST, label="Mode")
             alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength")
-            size = gr.Slider(128, MAX_OUTPUT, value=512, step=64, label="Output size (long side, px)")
+            size = gr.Slider(128, DEMO.max_output, value=512, step=64, label="Output size (long side, px)")
         preserve = gr.Radio(list(COLOR_CHOICES), value="Use the style's colours", label="Colours")
         with gr.Accordion("Mix in a second style", open=False):
             style2 = UploadImage(label="Second style", type="filepath", image_mode=None, sources=["upload"], format="png")
@@ -267,8 +283,8 @@ def build() -> gr.Blocks:
             run_classic = gr.Button("Stylize (classic)", variant="primary", visible=False)
             stop_classic = gr.Button("Cancel", variant="stop", visible=False)
         download = gr.File(label="Download full-resolution PNG")
-        gr.Markdown(f"Uploads up to {MAX_FILE_SIZE.upper()} and {MAX_PIXELS // 1_000_000} megapixels; "
-                    f"results up to {MAX_OUTPUT} px on the long side.")
+        gr.Markdown(f"Uploads up to {DEMO.max_upload.upper()} and {MAX_INPUT_PIXELS // 1_000_000} megapixels; "
+                    f"results up to {DEMO.max_output} px on the long side.")
 
         def switch(m):
             on, off = gr.update(visible=m == CLASSIC), gr.update(visible=m != CLASSIC)
@@ -285,7 +301,7 @@ def build() -> gr.Blocks:
         if pairs:
             gr.Examples(pairs, inputs=[content, style], outputs=[output, download], fn=stylize,
                         run_on_click=True, cache_examples=False, label="One-click examples")
-    demo.queue(max_size=64, default_concurrency_limit=1)  # one job per queue at a time; up to 64 wait in line
+    demo.queue(max_size=DEMO.queue_size, default_concurrency_limit=1)  # one job per queue at a time
     return demo
 
 
@@ -308,7 +324,7 @@ def main() -> None:
     build().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        max_file_size=MAX_FILE_SIZE,
+        max_file_size=DEMO.max_upload,
         show_error=True,
     )
 

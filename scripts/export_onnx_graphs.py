@@ -14,7 +14,7 @@ import onnx
 
 from adain.decoder import load_decoder
 from adain.onnx_runtime import SHIPPED_DECODER_GRAPH, SOURCE_KEY, export_graph, file_sha1
-from adain.stylizer import SHIPPED_DECODER
+from adain.resources import SHIPPED_DECODER
 
 
 def main() -> None:

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -10,43 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from demo_server import proc_status, seconds_to_idle  # bench/demo_server.py, shared with the abuse bench
+from demo_server import demo_server, folder_mib, proc_status, seconds_to_idle  # bench/demo_server.py, shared with the abuse bench
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def demo_process(tmp_path_factory):
     """(url, process) of the demo started on a free loopback port."""
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = open(tmp_path_factory.mktemp("demo") / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "demo" / "app.py")], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"demo exited with {proc.returncode}; see {log.name}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("demo did not start in 180 s")
-    yield url, proc
-    proc.terminate()
-    proc.wait(timeout=30)
+    with demo_server(log=tmp_path_factory.mktemp("demo") / "server.log") as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +217,37 @@ def test_classic_job_over_the_budget_is_refused_before_it_starts(client, fixture
                        gradio_client.handle_file(str(fixtures / "style.png")), 500, "Use the style's colours", 1024,
                        api_name="/optimize")
     assert "this server allows 10 min per classic job" in str(info.value)
+
+
+def test_disk_stays_bounded_over_hundreds_of_requests(tmp_path):
+    """200 fast jobs, each with a new content and style upload (600 new files): the server's temporary
+    folders (Gradio's cache of uploads and results, the demo's result PNGs) stop growing at DEMO's bounds."""
+    from adain.defaults import DEMO
+
+    tmp = tmp_path / "server-tmp"
+    tmp.mkdir()
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    cache, results = tmp / "gradio", tmp / "adain-demo"
+    seen = []
+    with demo_server({"TMPDIR": str(tmp)}, log=tmp_path / "server.log") as (url, _):
+        client = gradio_client.Client(url, verbose=False)
+        for i in range(200):
+            paths = []
+            for kind in ("content", "style"):
+                path = inputs / f"{kind}{i}.png"
+                Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
+                paths.append(gradio_client.handle_file(str(path)))
+            client.predict(*paths, 1.0, "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+            path.unlink()  # the client's own copies are not the server's disk
+            if i % 20 == 19:
+                seen.append((i + 1, len(list(cache.glob("*"))), len(list(results.glob("*"))),
+                             folder_mib(cache) + folder_mib(results)))
+    print("requests, cache entries, result files, MiB:", seen)
+    examples = len([p for p in (ROOT / "demo" / "examples").rglob("*") if p.is_file()])
+    assert seen[-1][0] == 200
+    # kept: the newest DEMO.cache_entries, the examples and the first job's uploads (never deleted), and the
+    # files of the job that has just finished (its uploads, Gradio's copy of its result)
+    assert DEMO.cache_entries <= max(s[1] for s in seen) <= DEMO.cache_entries + examples + 5
+    assert max(s[2] for s in seen) <= DEMO.keep_results

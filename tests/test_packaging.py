@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -47,3 +49,35 @@ def test_cli_stylize_on_the_default_runtime_loads_no_tensorflow(tmp_path, fixtur
     from PIL import Image
 
     assert Image.open(out).size == (96, 96)
+
+
+def test_space_requirements_are_pinned_complete_and_minimal():
+    """requirements.txt (the Space's install) pins exactly the direct dependencies of `.[demo]`, each to a
+    version that pyproject's range allows."""
+    from packaging.requirements import Requirement  # pytest's own dependency
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+
+    def names(reqs):  # direct dependencies, following the package's own extras (adain[tf])
+        out = {}
+        for req in map(Requirement, reqs):
+            if req.name == "adain":
+                for extra in req.extras:
+                    out.update(names(extras[extra]))
+            else:
+                out[req.name.lower()] = req.specifier
+        return out
+
+    needed = names(project["dependencies"] + extras["demo"])
+    lines = [ln.strip() for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines[0] == ".[demo]"
+    pins = {Requirement(ln).name.lower(): Requirement(ln) for ln in lines[1:]}
+    assert set(pins) == set(needed), "requirements.txt must pin the demo's dependencies and nothing else"
+    for name, req in pins.items():
+        (spec,) = req.specifier
+        assert spec.operator == "==", f"{name} is not pinned"
+        assert needed[name].contains(spec.version), f"{name}=={spec.version} is outside pyproject's {needed[name]}"
+    assert not {"matplotlib", "tf2onnx", "tensorflow-hub"} & set(pins)  # training, exports: not the Space's

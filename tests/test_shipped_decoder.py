@@ -9,7 +9,7 @@ from adain.decoder import load_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import adain_losses, adain_targets, image_losses
 from adain.image_io import load_image
-from adain.stylizer import SHIPPED_DECODER
+from adain.resources import SHIPPED_DECODER
 from adain.vgg_spec import STYLE_LAYERS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "demo" / "examples"

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from adain.defaults import option
+
 STYLE_WEIGHT = 10.0  # lambda of the AdaIN paper: total loss = content loss + STYLE_WEIGHT * style loss
 IDENTITY_PIXEL_WEIGHT = 50.0  # identity pairs: pixel MSE (0-1 scale) x this + feature MSE (SANet's weights)
 PRECISIONS = ("float32", "mixed_bfloat16")
-
-
-def _opt(default, help: str, **extra):
-    """A field with its command-line help (and argparse extras such as choices) as metadata."""
-    return field(default=default, metadata={"help": help, **extra})
 
 
 @dataclass
@@ -38,32 +35,32 @@ class TrainConfig:
     content_dir: str = field(metadata={"help": "folder of photos (searched recursively)", "flag": "--content"})
     style_dir: str = field(metadata={"help": "folder of paintings / textures", "flag": "--style"})
     out_dir: str = field(metadata={"help": "run directory (checkpoints, logs, grids)", "flag": "--out"})
-    steps: int = _opt(20000, "total steps of the run (a resumed run stops at the same total)")
-    batch: int = _opt(8, "pairs per step")
-    crop: int = _opt(256, "training crop side in pixels")
-    style_weight: float = _opt(STYLE_WEIGHT, "λ: total loss = content + λ·style")
-    lr: float = _opt(1e-4, "Adam's learning rate")
-    lr_decay: float = _opt(5e-5, "lr / (1 + decay · step), as in the reference implementation")
-    width: float = _opt(0.5, "decoder width multiplier, 1 = the paper's decoder")
-    multilevel: bool = _opt(False, "decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
-    identity: int = _opt(0, "pairs per batch whose style is the content itself, trained to give it back")
-    sharp_crops: bool = _opt(False, "never upsample training crops: the short side goes to [crop, its own size]")
-    style_augment: bool = _opt(False, "rotate, flip and permute the colours of style crops (new styles from old)")
-    ema: float = _opt(0.99, "momentum of the weights' moving average, which is validated and shipped; 0 = off")
-    reuse: int = _opt(1, "steps per encoded batch, styles rotated between them: skips the encoder pass on the "
+    steps: int = option(20000, "total steps of the run (a resumed run stops at the same total)")
+    batch: int = option(8, "pairs per step")
+    crop: int = option(256, "training crop side in pixels")
+    style_weight: float = option(STYLE_WEIGHT, "λ: total loss = content + λ·style")
+    lr: float = option(1e-4, "Adam's learning rate")
+    lr_decay: float = option(5e-5, "lr / (1 + decay · step), as in the reference implementation")
+    width: float = option(0.5, "decoder width multiplier, 1 = the paper's decoder")
+    multilevel: bool = option(False, "decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
+    identity: int = option(0, "pairs per batch whose style is the content itself, trained to give it back")
+    sharp_crops: bool = option(False, "never upsample training crops: the short side goes to [crop, its own size]")
+    style_augment: bool = option(False, "rotate, flip and permute the colours of style crops (new styles from old)")
+    ema: float = option(0.99, "momentum of the weights' moving average, which is validated and shipped; 0 = off")
+    reuse: int = option(1, "steps per encoded batch, styles rotated between them: skips the encoder pass on the "
                          "inputs for all but the first")
-    precision: str = _opt("float32", "mixed_bfloat16 is about twice as fast on CPUs with AVX-512 BF16",
+    precision: str = option("float32", "mixed_bfloat16 is about twice as fast on CPUs with AVX-512 BF16",
                           choices=PRECISIONS)
-    seed: int = _opt(0, "seed of the data order and of a new decoder's weights")
-    val_count: int = _opt(8, "images of each folder held out for validation (never trained on)")
-    val_size: int = _opt(256, "side of the validation crops")
-    val_every: int = _opt(500, "steps between validations")
-    checkpoint_minutes: float = _opt(5.0, "minutes between checkpoints")
-    plateau_hours: float = _opt(0.0, "stop when validation improved by less than --min-improvement over the last "
+    seed: int = option(0, "seed of the data order and of a new decoder's weights")
+    val_count: int = option(8, "images of each folder held out for validation (never trained on)")
+    val_size: int = option(256, "side of the validation crops")
+    val_every: int = option(500, "steps between validations")
+    checkpoint_minutes: float = option(5.0, "minutes between checkpoints")
+    plateau_hours: float = option(0.0, "stop when validation improved by less than --min-improvement over the last "
                                      "this many hours of training (0: never)")
-    min_improvement: float = _opt(0.02, "fraction of the best loss before the window (see --plateau-hours)")
-    init: str | None = _opt(None, "start from these decoder weights instead of random ones")
-    encoder_weights: str = _opt("shipped", "VGG19 weights (.npz)")
+    min_improvement: float = option(0.02, "fraction of the best loss before the window (see --plateau-hours)")
+    init: str | None = option(None, "start from these decoder weights instead of random ones")
+    encoder_weights: str = option("shipped", "VGG19 weights (.npz)")
 
     def __post_init__(self) -> None:
         if not 1 <= self.reuse <= self.batch:

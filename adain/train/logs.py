@@ -41,6 +41,7 @@ class RunLog:
         self.path, self.columns = Path(path), columns
 
     def append(self, row: dict) -> None:
+        """Add one row (a dict with every column), writing the header first in a new file."""
         new = not self.path.exists()
         with self.path.open("a", newline="") as f:
             writer = csv.writer(f)

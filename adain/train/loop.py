@@ -228,4 +228,5 @@ class Trainer:
 
     @property
     def skipped(self) -> set[Path]:
+        """Training files that could not be read (skipped and counted, never fatal)."""
         return self.content.skipped | self.style.skipped

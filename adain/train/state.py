@@ -20,6 +20,7 @@ OPTIMIZER_FILE = "optimizer.npz"
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file and rename it over `path` (readers never see half a file)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
@@ -64,6 +65,7 @@ class TrainState:
 
 
 def has_checkpoint(run: Path) -> bool:
+    """Whether the run directory holds a checkpoint to resume."""
     return (run / STATE_FILE).exists()
 
 

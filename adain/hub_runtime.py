@@ -1,4 +1,4 @@
-"""TF-Hub interoperability: export the whole one-pass stylizer as a TF2 SavedModel, and use hub modules.
+"""The TF-Hub runtime: export the whole one-pass stylizer as a TF2 SavedModel, and run such modules.
 
 The export follows the Magenta arbitrary-image-stylization convention, so code written for that
 module works unchanged:  `hub.load(path)(content, style)[0]`, float32 images in [0, 1] of shape
@@ -7,6 +7,7 @@ module works unchanged:  `hub.load(path)(content, style)[0]`, float32 images in 
   `hub.KerasLayer(path, signature="serving_default", signature_outputs_as_dict=True)` in tf_keras;
 - `stylize_dict({"content": ..., "style": ...[, "alpha": ...]})` -> image, one argument, for
   `keras.layers.TFSMLayer(path, call_endpoint="stylize_dict")` inside a Keras 3 model.
+`HubStylizer` runs any module of that convention (ours or Magenta's) behind the `Stylizer` contract.
 This module is the one place besides `autodiff` that uses `tf.*` directly (it needs TensorFlow).
 """
 
@@ -15,14 +16,41 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from keras import ops
 
-from adain import color
-from adain.image_io import DEFAULT_MAX_SIZE, ImageLike, fit_size, load_image, to_array, to_pil
+from adain.adain_op import adain, channel_stats
+from adain.adain_stylizer import BORDER_PAD, STRIDE
+from adain.decoder import decoder_inputs
+from adain.stylizer import Stylizer
+
+
+def traced_stylize(stylizer, content, style, alpha=1.0):
+    """The AdaIN pipeline of a `KerasStylizer` on NHWC RGB 0-255 tensors, traceable into one graph.
+
+    It is `AdainStylizer._render` in tensor form (border reflection, padding to the stride, AdaIN and
+    alpha at every level, crop), with the same constants; `tests/test_export.py` checks that the two
+    give the same image.
+    """
+    h, w = ops.shape(content)[1], ops.shape(content)[2]
+    p = ops.minimum(BORDER_PAD, ops.minimum(h, w) - 1)
+    padded = ops.pad(content, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+    ph, pw = (-(h + 2 * p)) % STRIDE, (-(w + 2 * p)) % STRIDE
+    padded = ops.pad(padded, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="reflect")
+    fc, fs = stylizer.encoder(padded), stylizer.encoder(style)
+    t = {k: alpha * adain(fc[k], *channel_stats(fs[k])) + (1.0 - alpha) * fc[k] for k in stylizer.levels}
+    return stylizer.decoder(decoder_inputs(stylizer.decoder, t))[:, p:p + h, p:p + w, :]
 
 
 def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Path:
-    """Write `stylizer` (encoder + AdaIN + decoder + pre/post-processing) as a SavedModel."""
+    """Write a Keras-runtime stylizer (encoder + AdaIN + decoder + pre/post-processing) as a SavedModel.
+
+    Args:
+        stylizer: `Stylizer.load(runtime="keras")` (TensorFlow backend).
+        out_dir: the SavedModel folder to write.
+        alpha_input: add a scalar style-strength input to every signature.
+
+    Example: `export_tfhub(Stylizer.load(runtime="keras"), "hub/")`, then `Stylizer.from_hub("hub/")`.
+    """
     import keras
     import tensorflow as tf
 
@@ -36,7 +64,7 @@ def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Pa
     scalar = tf.TensorSpec([], tf.float32)
 
     def run(content, style, alpha):
-        return tf.clip_by_value(stylizer.graph(content * 255.0, style * 255.0, alpha) / 255.0, 0.0, 1.0)
+        return tf.clip_by_value(traced_stylize(stylizer, content * 255.0, style * 255.0, alpha) / 255.0, 0.0, 1.0)
 
     module = tf.Module()
     # Track the Keras variables' tf.Variables so they are saved with the functions that read them.
@@ -58,15 +86,27 @@ def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Pa
     return out_dir
 
 
-class HubStylizer:
-    """Any module with the Magenta convention (ours or Magenta's, on disk) behind `stylize(...)`."""
+class HubStylizer(Stylizer):
+    """Any module with the Magenta convention (ours or Magenta's, on disk) behind the `Stylizer` contract.
+
+    One style at a time (a module takes one style image; mixing and masks need the AdaIN runtimes).
+
+    Args:
+        module: the loaded module (`tensorflow_hub.load`).
+        has_alpha: whether its signatures take a style strength.
+
+    Example: `Stylizer.from_hub("hub/").stylize("photo.jpg", "painting.jpg", style_size=256)`.
+    """
+
+    mixes_styles = False
 
     def __init__(self, module, has_alpha: bool):
         self.module = module
         self.has_alpha = has_alpha
 
     @classmethod
-    def load(cls, handle: str | Path) -> "HubStylizer":
+    def load(cls, handle: str | Path) -> HubStylizer:
+        """The module at `handle` (a folder); whether it takes alpha is read from its serving signature."""
         import tensorflow_hub as hub
 
         module = hub.load(str(handle))
@@ -74,26 +114,16 @@ class HubStylizer:
         has_alpha = signature is not None and "alpha" in signature.structured_input_signature[1]
         return cls(module, has_alpha)
 
-    def stylize(self, content: ImageLike, style: ImageLike, alpha: float = 1.0, weights=None,
-                preserve_color: str | None = None, masks=None, max_size: int | None = DEFAULT_MAX_SIZE,
-                style_size: int | None = 256) -> Image.Image:
-        """Same contract as Stylizer.stylize for one style (Magenta modules expect ~256 px styles)."""
+    def _encode_style(self, style: np.ndarray) -> np.ndarray:
+        return style  # the module encodes its style on every call
+
+    def _render(self, content: np.ndarray, styles: list, alpha: float, mix=None, masks=None,
+                tile_size: int | None = None) -> np.ndarray:
         import tensorflow as tf
 
-        if weights is not None or masks is not None or isinstance(style, (list, tuple)):
-            raise ValueError("hub modules take one style image: style mixing and masks need the native model")
-        from adain.stylizer import check_alpha
-
-        check_alpha(alpha)
         if alpha != 1.0 and not self.has_alpha:
             raise ValueError("this hub module has no alpha input: export it with --alpha-input or use alpha=1")
-        color.check_mode(preserve_color)
-        content_img, style_img = load_image(content), load_image(style)
-        content_arr = to_array(content_img, fit_size(content_img.size, max_size))
-        style_arr = to_array(style_img, fit_size(style_img.size, style_size))
-        c_in, s_in = color.prepare(content_arr, style_arr, preserve_color)
-        args = [tf.constant(c_in[None] / 255.0, tf.float32), tf.constant(s_in[None] / 255.0, tf.float32)]
+        args = [tf.constant(content[None] / 255.0, tf.float32), tf.constant(styles[0][None] / 255.0, tf.float32)]
         if self.has_alpha:
             args.append(tf.constant(float(alpha), tf.float32))
-        out = np.asarray(self.module(*args)[0])[0] * 255.0
-        return to_pil(color.finish(out, content_arr, preserve_color))
+        return np.asarray(self.module(*args)[0])[0] * 255.0

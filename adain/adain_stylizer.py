@@ -1,0 +1,191 @@
+"""`AdainStylizer`: the AdaIN pipeline (encoder -> AdaIN -> decoder) in numpy, for any runtime of its networks.
+
+Written once here: the border reflection, padding to the encoder's stride, AdaIN with mixing, masks
+and alpha at every level the decoder reads, tiling, and the style cache. A runtime supplies the
+encoder and the decoder through two hooks (`_features`, `_image`): `adain.keras_runtime` (Keras, any
+backend) or `adain.onnx_runtime` (ONNX Runtime: neither TensorFlow nor Keras is imported).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from abc import abstractmethod
+from collections import OrderedDict
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from adain.adain_op import adain_affine, channel_stats
+from adain.defaults import STYLE_SIZE
+from adain.image_io import ImageLike, load_image
+from adain.pipeline import image_array
+from adain.stylizer import Stylizer
+from adain.tiling import tiled_map
+from adain.vgg_spec import CONTENT_LAYER
+
+STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
+AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)
+TILE = 512  # tile side in pixels
+_ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
+_DECODER_HALO = 8  # in feature pixels (64 px of output), > the decoder's receptive-field radius
+STYLE_CACHE_SIZE = 8  # style statistics kept per stylizer (a demo reuses the same few styles)
+BORDER_PAD = 32  # content reflected this far past its border before encoding, then cropped (see _render)
+
+
+class AdainStylizer(Stylizer):
+    """One-pass style transfer with a frozen VGG19 encoder and a trained decoder.
+
+    Features, AdaIN targets and style statistics are dicts of numpy arrays keyed by encoder layer:
+    relu4_1 for the paper's decoder, relu4_1 to relu1_1 for a multi-level one (`levels`). Subclasses
+    (the runtimes) run the networks in `_features` and `_image`.
+
+    Args:
+        levels: the encoder layers the decoder reads.
+
+    Example (a style encoded once, then reused):
+
+    ```python
+    s = Stylizer.load()
+    stats = s.style_statistics("painting.jpg")
+    t = s.target_features(content_array, [stats], alpha=0.8)   # the decoder's input, by level
+    ```
+    """
+
+    def __init__(self, levels: tuple[str, ...] = (CONTENT_LAYER,)):
+        self.levels = levels
+        self._style_cache: OrderedDict[bytes, dict] = OrderedDict()
+        self._style_lock = threading.Lock()
+
+    # ---- the runtime's two hooks ----------------------------------------------------------
+    @abstractmethod
+    def _features(self, images: np.ndarray) -> dict:
+        """{layer: features} for `levels` of an NHWC float32 batch whose sides are multiples of 8."""
+
+    @abstractmethod
+    def _image(self, t: dict) -> np.ndarray:
+        """The decoder's NHWC RGB 0-255 image (not clipped) for target features t ({layer: features})."""
+
+    # ---- features -------------------------------------------------------------------------
+    def encode(self, images, tile: int | None = None) -> dict:
+        """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (reflect-padded
+        to a multiple of 8 so every pixel has features).
+
+        tile: compute one HxWx3 image in tiles of this many pixels (same result, bounded memory).
+        """
+        images = np.asarray(images, np.float32)
+        if images.ndim == 3:
+            images = images[None]
+        h, w = images.shape[1:3]
+        images = np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
+        if tile:
+            run = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
+            return {k: v[None] for k, v in tiled_map(run, images[0], tile, _ENCODER_HALO, align=STRIDE).items()}
+        return self._features(images)
+
+    def decode(self, t: dict, height: int, width: int, tile: int | None = None) -> np.ndarray:
+        """Decoder output for target features t ({layer: features}), cropped to height x width (RGB,
+        not yet clipped).
+
+        tile: decode one image's features in tiles covering this many output pixels (same result).
+        """
+        if tile:
+            run = lambda f: self._image({k: v[None] for k, v in f.items()})[0]  # noqa: E731
+            image = tiled_map(run, {k: t[k][0] for k in self.levels}, tile // STRIDE, _DECODER_HALO)[None]
+        else:
+            image = self._image(t)
+        return image[:, :height, :width, :]
+
+    def _encode_style(self, style: np.ndarray) -> dict:
+        """{layer: channel_stats} of a style; cached by content (STYLE_CACHE_SIZE of them)."""
+        key = hashlib.sha1(np.ascontiguousarray(style, np.float32).tobytes()).digest() + repr(style.shape).encode()
+        with self._style_lock:
+            if key in self._style_cache:
+                self._style_cache.move_to_end(key)
+                return self._style_cache[key]
+        stats = {k: channel_stats(v) for k, v in self.encode(style).items()}
+        with self._style_lock:
+            self._style_cache[key] = stats
+            if len(self._style_cache) > STYLE_CACHE_SIZE:
+                self._style_cache.popitem(last=False)
+        return stats
+
+    def style_statistics(self, style: ImageLike, style_size: int | None = STYLE_SIZE) -> dict:
+        """{layer: (mean, std)} of the style's features: encode a style once, reuse it for many images
+        (`target_features` takes it in place of a style array)."""
+        return self._encode_style(image_array(style, style_size))
+
+    def _render(self, content: np.ndarray, styles: list, alpha: float, mix=None, masks=None,
+                tile_size: int | None = None) -> np.ndarray:
+        """The decoder's image (RGB, not yet clipped) for an RGB 0-255 content array, at its size.
+
+        The content (and each mask) is first extended by BORDER_PAD pixels of reflection, and the
+        output cropped back: VGG's zero padding gives border features that no photo has, which the
+        decoder paints as a frame along the edges; 32 px puts them outside the picture (the border
+        band then differs from a 64-px pad's as little as the interior does).
+        """
+        h, w = content.shape[:2]
+        p = min(BORDER_PAD, h - 1, w - 1)  # a reflection can be at most the image's size less one
+        padded = np.pad(content, ((p, p), (p, p), (0, 0)), mode="reflect")
+        if masks is not None:
+            masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
+        tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
+        t = self.target_features(padded, styles, alpha, mix, masks, tile)
+        return self.decode(t, h + 2 * p, w + 2 * p, tile)[0, p:p + h, p:p + w]
+
+    def target_features(self, content, styles: list, alpha: float = 1.0,
+                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
+                        tile: int | None = None) -> dict:
+        """The decoder's input t ({layer: features}): at every level, AdaIN per style, mixed by `mix`
+        or `masks`, then interpolated with the content features by `alpha` (alpha=0: exactly the
+        content features).
+
+        content: an RGB 0-255 array; styles: RGB 0-255 arrays, or dicts from `style_statistics`
+        (so a style is encoded once for many frames).
+        """
+        stats = [s if isinstance(s, dict) else self._encode_style(s) for s in styles]
+        mix = mix or [1.0 / len(stats)] * len(stats)
+        t = {}
+        for level, fc in self.encode(content, tile).items():
+            level_stats = [st[level] for st in stats]
+            if masks is None:  # α·Σ w·AdaIN + (1 − α)·content is one per-channel affine map of the content
+                c_stats = channel_stats(fc)
+                maps = [adain_affine(*c_stats, *st) for st in level_stats]
+                scale = sum(w * a for w, (a, _) in zip(mix, maps))
+                shift = sum(w * b for w, (_, b) in zip(mix, maps))
+                t[level] = fc * (alpha * scale + (1.0 - alpha)) + alpha * shift
+            else:
+                t[level] = alpha * _masked_adain(fc, level_stats, masks) + (1.0 - alpha) * fc
+        return t
+
+
+def _masked_adain(fc: np.ndarray, stats: list, masks: Sequence[ImageLike]) -> np.ndarray:
+    """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
+    mask_arrs = [mask_array(m, (fc.shape[2], fc.shape[1])) for m in masks]
+    total = np.sum(mask_arrs, axis=0)
+    t = fc * np.clip(1.0 - total, 0.0, 1.0)[None, ..., None]
+    norm = np.maximum(total, 1.0)
+    for (s_mean, s_std), m in zip(stats, mask_arrs):
+        c_mean, c_std = channel_stats(fc, mask=m[None, ..., None])
+        t = t + (m / norm)[None, ..., None] * ((fc - c_mean) / c_std * s_std + s_mean)
+    return t
+
+
+def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:
+    """The tile side to use for a (w, h) image: explicit, automatic (None) or never (0)."""
+    if tile_size is None:
+        return TILE if size[0] * size[1] > AUTO_TILE_PIXELS else None
+    if tile_size and (tile_size % STRIDE or tile_size < 2 * STRIDE):
+        raise ValueError(f"tile_size must be a multiple of {STRIDE} and at least {2 * STRIDE}, got {tile_size}")
+    return tile_size or None
+
+
+def mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
+    """A mask as float32 HxW in [0, 1] at `size` = (w, h): luminance of an image, or an array."""
+    if isinstance(mask, np.ndarray) and mask.ndim == 2 and np.issubdtype(mask.dtype, np.floating):
+        img = Image.fromarray(np.clip(mask, 0, 1).astype(np.float32), "F")
+    else:
+        img = load_image(mask).convert("L")
+    arr = np.asarray(img.resize(size, Image.BILINEAR), np.float32)
+    return arr if img.mode == "F" else arr / 255.0

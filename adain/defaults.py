@@ -1,0 +1,74 @@
+"""Defaults, limits and presets of the public API, as data: the library, the CLI and the demo read them here.
+
+Kept free of heavy imports (the CLI builds its --help from it without loading a backend). The
+training recipe's defaults are the fields of `adain.train.config.TrainConfig`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def option(default, help: str, **extra):
+    """A dataclass field with its command-line help (and argparse extras such as choices) as metadata:
+    the CLI generates one option per field (`adain.cli`)."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+# ---- images ----------------------------------------------------------------------------------
+MAX_INPUT_PIXELS = 64_000_000  # refuse to decode more than this (a 30000x30000 PNG bomb is 900 MP)
+MIN_SIDE = 16  # smaller images have no usable VGG features (relu4_1 is at 1/8 resolution)
+MAX_SIZE = 1024  # long side of the working resolution (the output) unless the caller asks otherwise
+STYLE_SIZE = 512  # long side a style is encoded at (its brush-stroke scale), as in the AdaIN paper
+
+# ---- one-pass stylization --------------------------------------------------------------------
+ALPHA = 1.0  # style strength: 0 gives back the content, 1 full style
+EVAL_SIZE = 256  # `adain evaluate`: centre-crop side of both images (the training crops' size)
+
+
+# ---- the classic mode ------------------------------------------------------------------------
+CLASSIC_METHODS = ("lbfgs", "adam")
+CLASSIC_INITS = ("content", "noise")
+
+
+@dataclass(frozen=True)
+class ClassicPreset:
+    """Settings of `adain.optimize` (Gatys et al.): the defaults of the function and of `adain optimize`."""
+
+    steps: int = option(300, "iterations, split evenly over the scales")
+    size: int = option(512, "long side of the output")
+    method: str = option("lbfgs", "L-BFGS-B (pixels bounded to 0-255) or Adam", choices=CLASSIC_METHODS)
+    init: str = option("content", "start from the content or from seeded noise", choices=CLASSIC_INITS)
+    scales: int = option(1, "coarse-to-fine levels (each doubles the size), 1 to 4")
+    content_weight: float = option(1.0, "weight of the relu4_1 content loss")
+    style_weight: float = option(1e2, "weight of the Gram style loss (relu1_1..relu5_1)")
+    tv_weight: float = option(1e-3, "weight of the total-variation smoothness term")
+    learning_rate: float = option(2.0, "Adam's step, in 0-255 pixel units")
+    seed: int = option(0, "seed of the noise start")
+
+
+CLASSIC = ClassicPreset()
+
+
+# ---- the web demo (a 2-vCPU Hugging Face Space) ------------------------------------------------
+@dataclass(frozen=True)
+class DemoLimits:
+    """What one visitor may ask of the demo; `python demo/app.py --help` shows how to change them."""
+
+    max_upload: str = "20mb"  # uploads over this are refused by the server with a message
+    max_output: int = 1024  # long side of a result; larger runs locally with the CLI
+    classic_budget_s: float = 600.0  # cost limit of one classic job, in seconds of a 2-vCPU machine
+    keep_results: int = 32  # result PNGs kept on disk (older ones are deleted after each job)
+    queue_size: int = 64  # jobs waiting in line per queue (fast, classic); more are refused
+    cache_cleanup: tuple[int, int] = (600, 1800)  # and Gradio deletes cached files older than 30 min, every 10 min
+
+
+    @property
+    def cache_entries(self) -> int:
+        """Gradio's cache (uploads and its copies of results, one folder per file) keeps its newest this
+        many after each job: a full queue's inputs (3 uploads per job) and its results, so no waiting job
+        loses its files. At the upload limit that is under 5 GB; photos make it far less."""
+        return 4 * self.queue_size
+
+
+DEMO = DemoLimits()

@@ -1,0 +1,59 @@
+"""The README's Python and command-line sections run as written (so they stay true)."""
+
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adain.cli import _parser, main
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def section_block(title: str, language: str) -> str:
+    """The first ```language block under the README heading `title`."""
+    section = README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def readme_files(tmp_path, fixtures, monkeypatch):
+    """The files the snippets name, small, in a fresh working folder."""
+    content, style = Image.open(fixtures / "content.png").convert("RGB"), Image.open(fixtures / "style.png").convert("RGB")
+    content.save(tmp_path / "photo.jpg")
+    style.save(tmp_path / "painting.jpg")
+    style.rotate(90).save(tmp_path / "a.jpg")
+    Image.fromarray(255 - np.asarray(style)).save(tmp_path / "b.jpg")
+    half = np.zeros((content.height, content.width), np.uint8)
+    half[: content.height // 2] = 255
+    Image.fromarray(half).save(tmp_path / "sky.png")
+    Image.fromarray(255 - half).save(tmp_path / "ground.png")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_python_section_runs(readme_files, capsys):
+    code = section_block("Python", "python")
+    exec(compile(code, "README.md (Python)", "exec"), {})
+    out = Image.open(readme_files / "out.png")
+    assert out.size == Image.open(readme_files / "photo.jpg").size
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 100 and printed[-1].startswith("100 ")  # the optimize callback, once per step
+
+
+def test_command_line_section_runs(readme_files):
+    lines = [ln.split("  #")[0] for ln in section_block("Command line", "bash").splitlines() if ln.strip()]
+    assert len(lines) >= 7 and all(ln.startswith("adain ") for ln in lines)
+    for line in lines:
+        argv = shlex.split(line)[1:]
+        if argv[0] == "train":  # hours of training: its arguments are checked, not run
+            args = _parser().parse_args(argv)
+            assert (args.crop, args.steps, args.resume) == (128, 20000, True)
+            continue
+        assert main(argv) == 0, line
+    for name in ("out.png", "mix.png", "regions.png", "classic.png"):
+        assert Image.open(readme_files / name).size == (96, 96), name
+    assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
