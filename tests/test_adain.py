@@ -88,6 +88,17 @@ def test_stylize_output_size_and_bounds(tiny_stylizer, fixtures):
     assert out.size == (37, 21)  # sizes that are not multiples of 8 are kept exactly
 
 
+def test_every_image_input_kind_is_one_image(tiny_stylizer, fixtures):
+    """One definition of an image input: a bytearray style is one image (it was once read as a list of
+    ints), the same as bytes, a path, a PIL image or an array of it."""
+    raw = (fixtures / "style.png").read_bytes()
+    pil = Image.open(fixtures / "style.png").convert("RGB")
+    outs = [np.asarray(tiny_stylizer.stylize(fixtures / "content.png", style, max_size=48), np.int16)
+            for style in (raw, bytearray(raw), fixtures / "style.png", str(fixtures / "style.png"), pil, np.asarray(pil))]
+    for out in outs[1:]:
+        assert np.abs(out - outs[0]).max() == 0
+
+
 @pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "1", True])
 def test_alpha_out_of_range(tiny_stylizer, fixtures, bad):
     with pytest.raises(ValueError, match="alpha"):

@@ -81,3 +81,34 @@ def test_space_requirements_are_pinned_complete_and_minimal():
         assert spec.operator == "==", f"{name} is not pinned"
         assert needed[name].contains(spec.version), f"{name}=={spec.version} is outside pyproject's {needed[name]}"
     assert not {"matplotlib", "tf2onnx", "tensorflow-hub"} & set(pins)  # training, exports: not the Space's
+
+
+def test_no_import_cycles():
+    """The package's modules import each other as a DAG, counting imports inside functions too (a cycle
+    hidden in a function is still a cycle)."""
+    import ast
+
+    package = ROOT / "adain"
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in package.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names}
+        graph[name] = {d for d in deps if d in modules and d != name and d != "adain"}
+
+    def cycle_from(node, path):
+        if node in path:
+            return path[path.index(node):] + [node]
+        for dep in sorted(graph[node]):
+            found = cycle_from(dep, path + [node])
+            if found:
+                return found
+        return None
+
+    for name in sorted(graph):
+        assert cycle_from(name, []) is None, " -> ".join(cycle_from(name, []))
