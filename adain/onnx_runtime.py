@@ -2,7 +2,7 @@
 
 runtime="onnx" runs float32 graphs (same output as Keras within float rounding, ~1.7x faster on the
 2-core CI machine); runtime="onnx-int8" also swaps the VGG encoder for the shipped int8 copy
-(weights/vgg19_relu4_1_int8.onnx, made by scripts/quantize_encoder.py), about twice as fast again; its
+(weights/vgg19_int8.onnx, made by scripts/quantize_encoder.py), about twice as fast again; its
 quality against the float encoder is measured by `adain evaluate --runtime`.
 
 The shipped decoder's graph ships too (weights/decoder.onnx, made by scripts/export_onnx_graphs.py and
@@ -24,7 +24,7 @@ from adain.adain_stylizer import AdainStylizer
 from adain.resources import WEIGHTS_DIR
 from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 
-INT8_ENCODER = WEIGHTS_DIR / "vgg19_relu4_1_int8.onnx"
+INT8_ENCODER = WEIGHTS_DIR / "vgg19_int8.onnx"
 SHIPPED_DECODER_GRAPH = WEIGHTS_DIR / "decoder.onnx"
 SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weights file it was made from
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"

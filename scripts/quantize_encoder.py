@@ -1,4 +1,4 @@
-"""Make weights/vgg19_relu4_1_int8.onnx: the shipped VGG19 encoder (to relu4_1, normalised) with int8
+"""Make weights/vgg19_int8.onnx: the shipped VGG19 encoder (to relu4_1, normalised) with int8
 weights and activations, for `Stylizer.load(runtime="onnx-int8")`. Run once; the result is committed.
 
     python scripts/quantize_encoder.py --content ../shared/train_data/content --style ../shared/train_data/style [--multilevel]
