@@ -12,13 +12,13 @@ columns content, style, the --compare decoder, this decoder.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
 from PIL import Image
 
 from adain.evaluate import score_files
 from adain.stylizer import Stylizer
+from adain.train.logs import read_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "demo" / "examples"
@@ -37,10 +37,9 @@ def print_validation_tables() -> None:
     for path in sorted((ROOT / "weights").glob("training*/val*.csv")):
         print(f"\n{path.relative_to(ROOT)}:")
         print("| step | content loss | style loss | total (content + 10·style) |\n| --- | --- | --- | --- |")
-        with path.open() as f:
-            for row in csv.DictReader(f):
-                print(f"| {row['step']} | {float(row['content_loss']):.3f} | {float(row['style_loss']):.3f} "
-                      f"| {float(row['total_loss']):.2f} |")
+        val = read_csv(path)
+        for step, lc, ls, total in zip(val["step"], val["content_loss"], val["style_loss"], val["total_loss"]):
+            print(f"| {step:.0f} | {lc:.3f} | {ls:.3f} | {total:.2f} |")
 
 
 def compare_grid(old: Path, new: Path | None, content_dir: str, style_dir: str) -> None:
