@@ -57,6 +57,8 @@ class DemoLimits:
 
     max_upload: str = "20mb"  # uploads over this are refused by the server with a message
     max_output: int = 1024  # long side of a result; larger runs locally with the CLI
+    size: int = 512  # the size slider's start (long side of a result)
+    classic_steps: int = 100  # the classic mode's steps slider's start
     classic_budget_s: float = 600.0  # cost limit of one classic job, in seconds of a 2-vCPU machine
     keep_results: int = 32  # result PNGs kept on disk (older ones are deleted after each job)
     queue_size: int = 64  # jobs waiting in line per queue (fast, classic); more are refused

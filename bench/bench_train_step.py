@@ -35,6 +35,7 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
     from adain.decoder import SKIP_LEVELS, build_decoder
     from adain.encoder import build_encoder
     from adain.evaluate import encode_pairs
+    from adain.train.config import STYLE_WEIGHT
     from adain.train.loop import decoder_step
     from adain.vgg_spec import STYLE_LAYERS
 
@@ -47,7 +48,8 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
     rng = np.random.default_rng(0)
     c, s = (rng.uniform(0, 255, (8, crop, crop, 3)).astype("float32") for _ in range(2))
     identity = c[-1:] if v2 else None
-    step_fn = autodiff.compile_fn(lambda feats, stats: decoder_step(enc, dec, opt, feats, stats, 10.0, identity)[0], jit=xla)
+    step_fn = autodiff.compile_fn(lambda feats, stats: decoder_step(enc, dec, opt, feats, stats, STYLE_WEIGHT, identity)[0],
+                                  jit=xla)
     enc_times, step_times = [], []
     for _ in range(3):
         t0 = time.perf_counter()

@@ -32,7 +32,7 @@ import gradio as gr  # noqa: E402
 
 from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed package, weights included)
 from adain.classic_budget import estimated_seconds  # noqa: E402
-from adain.defaults import DEMO, MAX_INPUT_PIXELS  # noqa: E402
+from adain.defaults import ALPHA, DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 
@@ -167,7 +167,7 @@ def classic_estimate(steps, size) -> str:
             f"allows up to {_duration(budget)} per job.{verdict}")
 
 
-def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=None, mix=0.5):
+def stylize(content, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, style2=None, mix=0.5):
     """Fast mode: one forward pass of the AdaIN network. Returns the path of a lossless PNG."""
     content_img, style_img = _inputs(content, style)
     styles, weights = [style_img], None
@@ -186,7 +186,7 @@ def stylize(content, style, alpha=1.0, preserve_color=None, size=512, style2=Non
     return path, path
 
 
-def classic(content, style, steps=100, preserve_color=None, size=256, progress=gr.Progress()):
+def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=DEMO.size, progress=gr.Progress()):
     """Classic mode: Gatys et al. optimisation with a live progress bar and intermediate images.
 
     The optimisation runs on a worker thread; this generator reports its progress each step, shows a
@@ -270,14 +270,14 @@ def build() -> gr.Blocks:
         gr.Examples(_examples("styles"), inputs=[style], label="Example paintings (click to use)")
         with gr.Row():
             mode = gr.Radio([FAST, CLASSIC], value=FAST, label="Mode")
-            alpha = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Style strength")
-            size = gr.Slider(128, DEMO.max_output, value=512, step=64, label="Output size (long side, px)")
+            alpha = gr.Slider(0.0, 1.0, value=ALPHA, step=0.05, label="Style strength")
+            size = gr.Slider(128, DEMO.max_output, value=DEMO.size, step=64, label="Output size (long side, px)")
         preserve = gr.Radio(list(COLOR_CHOICES), value="Use the style's colours", label="Colours")
         with gr.Accordion("Mix in a second style", open=False):
             style2 = UploadImage(label="Second style", type="filepath", image_mode=None, sources=["upload"], format="png")
             mix = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label="Share of the second style")
-        steps = gr.Slider(20, 500, value=100, step=10, label="Optimisation steps (classic mode)", visible=False)
-        estimate = gr.Markdown(classic_estimate(100, 512), visible=False)
+        steps = gr.Slider(20, 500, value=DEMO.classic_steps, step=10, label="Optimisation steps (classic mode)", visible=False)
+        estimate = gr.Markdown(classic_estimate(DEMO.classic_steps, DEMO.size), visible=False)
         with gr.Row():
             run_fast = gr.Button("Stylize", variant="primary")
             run_classic = gr.Button("Stylize (classic)", variant="primary", visible=False)

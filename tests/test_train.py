@@ -7,6 +7,7 @@ from PIL import Image
 
 from adain.data import CropSampler, list_images, split_holdout
 from adain.train import TrainConfig, Trainer
+from adain.train.config import STYLE_WEIGHT
 from adain.train.logs import read_csv
 
 
@@ -266,8 +267,8 @@ def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(fo
     for level, (mean, _) in stats.items():
         np.testing.assert_allclose(np.asarray(mean), np.asarray(own[level][0]), rtol=1e-5, atol=1e-5)
     opt = keras.optimizers.Adam(0.0)
-    with_id = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, 10.0, identity_images)[0])
-    without = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, 10.0)[0])
+    with_id = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, STYLE_WEIGHT, identity_images)[0])
+    without = float(decoder_step(trainer.encoder, trainer.decoder, opt, feats, stats, STYLE_WEIGHT)[0])
     assert with_id > without
 
     trainer.fit()
