@@ -47,9 +47,12 @@ class AdainStylizer(Stylizer):
     Example (a style encoded once, then reused):
 
     ```python
+    from adain import Stylizer
+    from adain.pipeline import image_array
+
     s = Stylizer.load()
     stats = s.style_statistics("painting.jpg")
-    t = s.target_features(content_array, [stats], alpha=0.8)   # the decoder's input, by level
+    t = s.target_features(image_array("photo.jpg", 512), [stats], alpha=0.8)  # the decoder's input, by level
     ```
     """
 

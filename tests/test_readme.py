@@ -57,3 +57,12 @@ def test_command_line_section_runs(readme_files):
     for name in ("out.png", "mix.png", "regions.png", "classic.png"):
         assert Image.open(readme_files / name).size == (96, 96), name
     assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
+
+
+@pytest.mark.parametrize("module", ["adain.pipeline", "adain.train.config"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
