@@ -71,45 +71,58 @@ def _feature_input(layer: str) -> keras.KerasTensor:
     return keras.Input(shape=(None, None, VGG_CHANNELS[RELU_LAYERS[layer]]), name=layer)
 
 
-def build_decoder(width: float = 1.0, skips: tuple[str, ...] = ()) -> keras.Model:
+class Decoder(keras.Model):
     """Decoder from relu4_1 features (512 channels) to an RGB image in 0-255 (float32).
 
-    width scales every hidden layer (1.0 = the paper's decoder, 3.5 M parameters).
-    skips: () for the paper's decoder (one input, relu4_1), or SKIP_LEVELS for the multi-level one
-    (a dict input keyed by layer, relu4_1 plus these).
+    A Keras functional model whose architecture is its config (`width`, `skips`), so a saved file or a
+    copy rebuilds it exactly.
+
+    Args:
+        width: scales every hidden layer (1.0 = the paper's decoder, 3.5 M parameters).
+        skips: () for the paper's decoder (one input, relu4_1), or SKIP_LEVELS for the multi-level one
+            (a dict input keyed by layer, relu4_1 plus these).
+
+    Example:
+
+    >>> Decoder(width=0.05)(np.zeros((1, 4, 5, 512), np.float32)).shape
+    TensorShape([1, 32, 40, 3])
     """
-    if tuple(skips) not in ((), SKIP_LEVELS):
-        raise ValueError(f"skips must be () or {SKIP_LEVELS}, got {skips!r}")
-    inputs = {name: _feature_input(name) for name in (CONTENT_LAYER, *skips)}
-    x = inputs[CONTENT_LAYER]
-    levels = iter(skips)
-    for i, (channels, upsample) in enumerate(_DECODER_PLAN):
-        x = ReflectionPad(name=f"pad{i}")(x)
-        x = _conv(max(8, int(round(channels * width))), "relu", f"conv{i}")(x)
-        if upsample:
-            x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(x)
-            level = next(levels, None)
-            if level:
-                proj = layers.Conv2D(x.shape[-1], 1, kernel_initializer="zeros", name=f"skip_{level}")(inputs[level])
-                x = layers.Add(name=f"add_{level}")([x, layers.Rescaling(SKIP_GAIN, name=f"gain_{level}")(proj)])
-    x = ReflectionPad(name="pad_out")(x)
-    x = _conv(3, None, "conv_out", dtype="float32")(x)
-    out = layers.Rescaling(255.0, name="to_0_255", dtype="float32")(x)
-    model = keras.Model(inputs if skips else inputs[CONTENT_LAYER], out, name="adain_decoder")
-    model.width = width
-    return model
+
+    def __init__(self, width: float = 1.0, skips: tuple[str, ...] = (), name: str = "adain_decoder", **kwargs):
+        if tuple(skips) not in ((), SKIP_LEVELS):
+            raise ValueError(f"skips must be () or {SKIP_LEVELS}, got {skips!r}")
+        inputs = {level: _feature_input(level) for level in (CONTENT_LAYER, *skips)}
+        x = inputs[CONTENT_LAYER]
+        levels = iter(skips)
+        for i, (channels, upsample) in enumerate(_DECODER_PLAN):
+            x = ReflectionPad(name=f"pad{i}")(x)
+            x = _conv(max(8, int(round(channels * width))), "relu", f"conv{i}")(x)
+            if upsample:
+                x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}")(x)
+                level = next(levels, None)
+                if level:
+                    proj = layers.Conv2D(x.shape[-1], 1, kernel_initializer="zeros", name=f"skip_{level}")(inputs[level])
+                    x = layers.Add(name=f"add_{level}")([x, layers.Rescaling(SKIP_GAIN, name=f"gain_{level}")(proj)])
+        x = ReflectionPad(name="pad_out")(x)
+        x = _conv(3, None, "conv_out", dtype="float32")(x)
+        out = layers.Rescaling(255.0, name="to_0_255", dtype="float32")(x)
+        super().__init__(inputs if skips else inputs[CONTENT_LAYER], out, name=name, **kwargs)
+        self.width, self.skips = float(width), tuple(skips)
+
+    def get_config(self) -> dict:
+        return {"width": self.width, "skips": list(self.skips), "name": self.name}
 
 
-def copy_decoder(model: keras.Model) -> keras.Model:
+def copy_decoder(model: Decoder) -> Decoder:
     """A new decoder of the same width and levels holding a copy of `model`'s weights."""
-    copy = build_decoder(model.width, decoder_levels(model)[1:])
+    copy = Decoder(**model.get_config())
     copy.set_weights(model.get_weights())
     return copy
 
 
-def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -> None:
+def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16") -> None:
     """Write the decoder's weights (and width) to an .npz file."""
-    arrays = {"__width__": np.array(model.width, np.float64), "__skips__": np.array(decoder_levels(model)[1:], str)}
+    arrays = {"__width__": np.array(model.width, np.float64), "__skips__": np.array(model.skips, str)}
     for layer in model.layers:
         for var in layer.weights:
             arrays[f"{layer.name}/{var.name}"] = np.asarray(ops.convert_to_numpy(var)).astype(dtype)
@@ -120,7 +133,7 @@ def save_decoder(model: keras.Model, path: str | Path, dtype: str = "float16") -
     tmp.replace(path)
 
 
-def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> keras.Model:
+def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> Decoder:
     """Build a decoder of the saved width and load its weights from `path` (.npz from save_decoder).
 
     skips: None for the saved levels; SKIP_LEVELS to grow a single-level decoder into a multi-level
@@ -131,7 +144,7 @@ def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> kera
         raise FileNotFoundError(f"decoder weights not found: {path}")
     with np.load(path) as data:
         saved = tuple(data["__skips__"]) if "__skips__" in data else ()
-        model = build_decoder(float(data["__width__"]), saved if skips is None else skips)
+        model = Decoder(float(data["__width__"]), saved if skips is None else skips)
         for layer in model.layers:
             if layer.weights and not (layer.name.startswith("skip_") and not saved):
                 layer.set_weights([data[f"{layer.name}/{v.name}"].astype(np.float32) for v in layer.weights])

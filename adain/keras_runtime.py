@@ -19,7 +19,7 @@ class KerasStylizer(AdainStylizer):
 
     Args:
         encoder: a VGG19 encoder returning at least the decoder's levels (`adain.encoder.build_encoder`).
-        decoder: a decoder (`adain.decoder.build_decoder` / `load_decoder`).
+        decoder: a decoder (`adain.decoder.Decoder` / `load_decoder`).
 
     Example: `Stylizer.load(runtime="keras")`, or `KerasStylizer(build_encoder(levels), decoder_model)`.
     """

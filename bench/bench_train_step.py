@@ -32,7 +32,7 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
     import numpy as np
 
     from adain import autodiff
-    from adain.decoder import SKIP_LEVELS, build_decoder
+    from adain.decoder import SKIP_LEVELS, Decoder
     from adain.encoder import build_encoder
     from adain.evaluate import encode_pairs
     from adain.train.config import STYLE_WEIGHT
@@ -40,7 +40,7 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
     from adain.vgg_spec import STYLE_LAYERS
 
     keras.mixed_precision.set_global_policy(precision)
-    enc, dec = build_encoder(STYLE_LAYERS), build_decoder(width, SKIP_LEVELS if v2 else ())
+    enc, dec = build_encoder(STYLE_LAYERS), Decoder(width, SKIP_LEVELS if v2 else ())
     opt = keras.optimizers.Adam(1e-4)
     opt.build(dec.trainable_variables)
 

@@ -29,10 +29,10 @@ def style_arr() -> np.ndarray:
 
 def _tiny_decoder(path: Path, skips: tuple = ()) -> Path:
     """A random, very narrow decoder saved to disk (the real one is not the point of most tests)."""
-    from adain.decoder import build_decoder, save_decoder
+    from adain.decoder import Decoder, save_decoder
 
     keras.utils.set_random_seed(0)
-    decoder = build_decoder(width=0.05, skips=skips)
+    decoder = Decoder(width=0.05, skips=skips)
     rng = np.random.default_rng(0)
     # Random weights with unit gain and a mid-grey bias, so outputs are images with visible structure
     # (the default init shrinks activations layer by layer; a trained decoder is not the point here).

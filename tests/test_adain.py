@@ -7,7 +7,7 @@ from PIL import Image
 
 from adain import color
 from adain.adain_op import adain, channel_stats
-from adain.decoder import build_decoder, load_decoder, save_decoder
+from adain.decoder import Decoder, load_decoder, save_decoder
 from adain.stylizer import Stylizer
 
 
@@ -150,7 +150,7 @@ def test_histogram_mode_matches_colour_statistics(content_arr, style_arr):
 
 
 def test_decoder_save_load_round_trip(tmp_path):
-    dec = build_decoder(width=0.05)
+    dec = Decoder(width=0.05)
     x = np.random.default_rng(0).normal(size=(1, 4, 5, 512)).astype(np.float32)
     save_decoder(dec, tmp_path / "d.npz", dtype="float32")
     again = load_decoder(tmp_path / "d.npz")

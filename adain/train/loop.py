@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
-from adain.decoder import SKIP_LEVELS, build_decoder, copy_decoder, load_decoder, save_decoder
+from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.image_io import load_image
@@ -114,7 +114,7 @@ class Trainer:
         elif cfg.init:
             decoder = load_decoder(cfg.init, SKIP_LEVELS if cfg.multilevel else None)
         else:
-            decoder = build_decoder(cfg.width, SKIP_LEVELS if cfg.multilevel else ())
+            decoder = Decoder(cfg.width, SKIP_LEVELS if cfg.multilevel else ())
         if not cfg.ema:
             return decoder, None
         saved_ema = self.run / "ema_decoder.npz"
