@@ -15,6 +15,7 @@ from adain import defaults
 from adain.color import PRESERVE_COLOR_MODES
 from adain.errors import install_hint
 from adain.image_io import ImageError
+from adain.memory import map_large_blocks
 from adain.stylizer import RUNTIMES, fastest_runtime
 from adain.train.config import TrainConfig
 
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the `adain` command line; returns the exit status (0, 2 for bad input, 130 when interrupted)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = _parser().parse_args(argv)
+    map_large_blocks()
     try:
         _run(args)
     except ModuleNotFoundError as exc:

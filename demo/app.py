@@ -15,8 +15,6 @@ in the page as one readable line and the server keeps serving.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import queue
 import shutil
@@ -34,6 +32,7 @@ from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed 
 from adain.classic_budget import estimated_seconds  # noqa: E402
 from adain.defaults import ALPHA, DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
+from adain.memory import map_large_blocks, release_freed_memory  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -97,24 +96,6 @@ def _checked(path):
         return load_image(path)
     except ImageError as exc:
         raise gr.Error(str(exc).replace(str(path), "the upload")) from None
-
-
-def _malloc_trim():
-    """glibc's malloc_trim, or None where there is none (looked up once: find_library runs ldconfig)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return None
-
-
-_MALLOC_TRIM = _malloc_trim()
-
-
-def _release_memory() -> None:
-    """Give freed heap pages back to the OS after a job (glibc keeps them otherwise, so a server that
-    once decoded a 12-megapixel photo would stay that large); a no-op where there is no glibc."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 def _mtime(path: Path) -> float:
@@ -181,7 +162,7 @@ def stylize(content, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, st
     except (ImageError, ValueError, FileNotFoundError) as exc:
         raise gr.Error(str(exc)) from None
     finally:
-        _release_memory()
+        release_freed_memory()
     path = _save(result)
     return path, path
 
@@ -230,7 +211,7 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
         except Exception as exc:  # noqa: BLE001 - the page gets a line, the generator its end, never a hang
             outcome["error"] = f"The optimisation failed ({type(exc).__name__})."
         finally:
-            _release_memory()
+            release_freed_memory()
             if not cancel.is_set():
                 emit(None)
 
@@ -320,6 +301,7 @@ def main() -> None:
         _STYLIZER["model"] = args.model
     if args.runtime:
         _STYLIZER["runtime"] = args.runtime
+    map_large_blocks()  # large arrays go back to the OS when freed (adain.memory)
     _stylizer()  # load (and on the very first run export the ONNX graphs) before the first visitor waits
     build().launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
