@@ -53,7 +53,8 @@ CLASSIC = ClassicPreset()
 # ---- the web demo (a 2-vCPU Hugging Face Space) ------------------------------------------------
 @dataclass(frozen=True)
 class DemoLimits:
-    """What one visitor may ask of the demo; `python demo/app.py --help` shows how to change them."""
+    """What one visitor may ask of the demo, and what it keeps on disk (a server changes the classic
+    budget with --classic-budget or ADAIN_CLASSIC_BUDGET)."""
 
     max_upload: str = "20mb"  # uploads over this are refused by the server with a message
     max_output: int = 1024  # long side of a result; larger runs locally with the CLI
@@ -61,9 +62,8 @@ class DemoLimits:
     classic_steps: int = 100  # the classic mode's steps slider's start
     classic_budget_s: float = 600.0  # cost limit of one classic job, in seconds of a 2-vCPU machine
     keep_results: int = 32  # result PNGs kept on disk (older ones are deleted after each job)
-    queue_size: int = 64  # jobs waiting in line per queue (fast, classic); more are refused
+    queue_size: int = 64  # jobs waiting in line (both queues together); more are refused
     cache_cleanup: tuple[int, int] = (600, 1800)  # and Gradio deletes cached files older than 30 min, every 10 min
-
 
     @property
     def cache_entries(self) -> int:
