@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as exc:
         if install_hint(exc) is None:
             raise
-        print(f"adain: error: `adain {args.command}` needs {install_hint(exc)}", file=sys.stderr)
+        print(f"adain: error: `adain {args.command}` needs {exc.name}, which is not installed: {install_hint(exc)}",
+              file=sys.stderr)
         return 2
     except (ImageError, ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"adain: error: {exc}", file=sys.stderr)

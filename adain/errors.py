@@ -13,4 +13,4 @@ EXTRAS = {"keras": "tf", "tensorflow": "tf", "scipy": "tf", "matplotlib": "train
 def install_hint(exc: ModuleNotFoundError) -> str | None:
     """"pip install 'adain[extra]'" for a missing optional dependency, None for anything else."""
     extra = EXTRAS.get((exc.name or "").split(".")[0])
-    return None if extra is None else f"{exc.name} is not installed: pip install 'adain[{extra}]'"
+    return None if extra is None else f"pip install 'adain[{extra}]'"

@@ -52,7 +52,8 @@ def _class(module: str, name: str) -> type:
     except ModuleNotFoundError as exc:
         if install_hint(exc) is None:
             raise
-        raise ModuleNotFoundError(f"{name} needs {install_hint(exc)}", name=exc.name) from exc
+        raise ModuleNotFoundError(f"{name} needs {exc.name}, which is not installed: {install_hint(exc)}",
+                                  name=exc.name) from exc
 
 
 class Stylizer(ABC):

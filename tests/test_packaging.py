@@ -18,6 +18,9 @@ def test_wheel_installed_outside_the_checkout_stylizes(tmp_path):
     wheel = next((tmp_path / "dist").glob("adain-*.whl"))
     assert wheel.stat().st_size > 10 * 2**20  # the VGG19 and decoder weights are inside
     run("-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path / "site"), str(wheel))
+    installed = {p.relative_to(tmp_path / "site").as_posix() for p in (tmp_path / "site" / "adain").rglob("*.py")}
+    source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "adain").rglob("*.py")} | {"adain/weights/__init__.py"}
+    assert installed == source  # every module and subpackage, nothing stale
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     code = ("import numpy as np, adain; from adain import Stylizer; "
@@ -29,6 +32,11 @@ def test_wheel_installed_outside_the_checkout_stylizes(tmp_path):
     module, *size, std = run("-c", code, cwd=elsewhere, env=env).stdout.split()
     assert module.startswith(str(tmp_path / "site"))  # the installed copy, not this checkout
     assert " ".join(size) == "(56, 40)" and float(std) > 1.0
+    fixtures, out = ROOT / "tests" / "fixtures", tmp_path / "cli.png"
+    cli = (f"from adain.cli import main; raise SystemExit(main(['stylize', {str(fixtures / 'content.png')!r}, "
+           f"{str(fixtures / 'style.png')!r}, '-o', {str(out)!r}, '--max-size', '64']))")
+    run("-c", cli, cwd=elsewhere, env=env)  # the installed command line, on its default runtime
+    assert out.exists()
 
 
 def test_import_and_help_load_no_tensorflow():
