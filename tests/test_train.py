@@ -54,7 +54,8 @@ def test_tiny_run_learns_checkpoints_and_resumes(folders, tmp_path):
 
 def test_the_committed_checkpoint_resumes(folders, tmp_path):
     """`adain train --resume` on the decoder-v2 checkpoint in weights/training_v2 (as git holds it: no
-    optimizer state, history written as lists) takes one more step and keeps its logs and recipe history."""
+    optimizer state) takes one more step and keeps its logs and recipe history. (Histories written as
+    lists by earlier checkpoints load too: test_recipe_changes_mark_where_crop_or_lr_changed.)"""
     import json
     import shutil
 
