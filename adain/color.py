@@ -66,13 +66,23 @@ def with_content_chroma(stylized: np.ndarray, content: np.ndarray) -> np.ndarray
     return np.clip(yiq_to_rgb(yiq), 0, 255)
 
 
+def prepare_content(content: np.ndarray, mode: str | None) -> np.ndarray:
+    """The content the network sees for a colour mode."""
+    return luminance_image(content) if mode == "luminance" else content
+
+
+def prepare_style(style: np.ndarray, content: np.ndarray, mode: str | None) -> np.ndarray:
+    """A style as the network sees it for a colour mode (recoloured, or made grey, after the content)."""
+    if mode == "histogram":
+        return match_color(style, content)
+    if mode == "luminance":
+        return luminance_image(style, like=content)
+    return style
+
+
 def prepare(content: np.ndarray, style: np.ndarray, mode: str | None) -> tuple[np.ndarray, np.ndarray]:
     """The (content, style) pair to stylize for a colour mode (before the network sees them)."""
-    if mode == "histogram":
-        return content, match_color(style, content)
-    if mode == "luminance":
-        return luminance_image(content), luminance_image(style, like=content)
-    return content, style
+    return prepare_content(content, mode), prepare_style(style, content, mode)
 
 
 def finish(output: np.ndarray, content: np.ndarray, mode: str | None) -> np.ndarray:

@@ -54,11 +54,11 @@ def image_array(source: ImageLike, max_size: int | None) -> np.ndarray:
 
 def prepare(content: ImageLike, styles: Sequence[ImageLike], preserve_color: str | None = None,
             max_size: int | None = MAX_SIZE, style_size: int | None = STYLE_SIZE) -> Prepared:
-    """Decode, size and colour-prepare a content and its styles (see `Prepared`)."""
+    """Decode, size and colour-prepare a content and its styles (see `Prepared`); no styles: the content only."""
     color.check_mode(preserve_color)
     content_arr = image_array(content, max_size)
-    pairs = [color.prepare(content_arr, image_array(s, style_size), preserve_color) for s in styles]
-    return Prepared(content_arr, pairs[0][0], [s for _, s in pairs], preserve_color)
+    styles_in = [color.prepare_style(image_array(s, style_size), content_arr, preserve_color) for s in styles]
+    return Prepared(content_arr, color.prepare_content(content_arr, preserve_color), styles_in, preserve_color)
 
 
 def check_alpha(alpha) -> None:

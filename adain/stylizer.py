@@ -171,10 +171,10 @@ class Stylizer(ABC):
         Example: `for i, im in enumerate(s.stylize_frames(frame_paths, "painting.jpg")): im.save(f"{i}.png")`.
         """
         check_options(alpha, [style], None, None, preserve_color)
-        style_img = load_image(style)  # decoded once
+        style_img = load_image(style)  # decoded once, prepared and encoded with the first frame
         encoded = None
         for frame in frames:
-            p = prepare(frame, [style_img], preserve_color, max_size, style_size)
+            p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
             if encoded is None:
                 encoded = self._encode_style(p.styles_in[0])
             yield p.finish(self._render(p.content_in, [encoded], alpha))
