@@ -46,8 +46,8 @@ def value_and_grad(loss_fn: Callable, variables: Sequence[keras.Variable]):
 def compile_fn(fn: Callable, jit: bool = False) -> Callable:
     """Graph-compile `fn` on TensorFlow (several times faster on CPU); other backends run eagerly.
 
-    jit=True also compiles it with XLA: a 256² training step takes 12.6 s instead of 14.7 s on the
-    2-core CPU, for a one-off compilation per input shape (fine for training's fixed shapes).
+    jit=True also compiles it with XLA: faster on AVX2-only CPUs, 2-4x slower than TensorFlow's oneDNN
+    kernels where AVX-512 / AMX are present (`adain.train.hardware.use_xla` decides for training).
     """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf

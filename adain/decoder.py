@@ -120,6 +120,38 @@ def copy_decoder(model: Decoder) -> Decoder:
     return copy
 
 
+def widen_decoder(model: Decoder, width: float, noise: float = 0.02, seed: int = 0) -> Decoder:
+    """A decoder `width / model.width` times as wide (an integer factor) that computes exactly what
+    `model` does (Net2WiderNet, Chen et al. 2016): every hidden channel is copied, and each copy's
+    outgoing weights are half of the original's plus and minus a small random split (`noise` times
+    their std), so the copies sum to the original but learn apart. Training the wider decoder then
+    starts from `model`'s quality instead of from scratch.
+    """
+    factor = width / model.width
+    wide = Decoder(width, model.skips)
+    hidden = [layer.name for layer in model.layers if layer.weights and layer.name != "conv_out"]
+    if factor != int(factor) or factor < 1 or any(
+            wide.get_layer(n).weights[1].shape[0] != factor * model.get_layer(n).weights[1].shape[0] for n in hidden):
+        raise ValueError(f"width {width} is not a whole multiple of every layer of a width-{model.width} decoder")
+    k, rng = int(factor), np.random.default_rng(seed)
+
+    def repeat_out(x):  # channel j of the wide layer is channel j % n of the narrow one
+        return np.concatenate([x] * k, axis=-1)
+
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        kernel, bias = (np.asarray(ops.convert_to_numpy(v), np.float32) for v in layer.weights)
+        if kernel.shape[2] * k == wide.get_layer(layer.name).weights[0].shape[2]:  # its input channels were copied
+            split = noise * kernel.std() * rng.standard_normal(kernel.shape).astype(np.float32)
+            parts = [kernel / k + split] + [kernel / k - split / (k - 1)] * (k - 1)
+            kernel = np.concatenate(parts, axis=2)
+        if layer.name != "conv_out":
+            kernel, bias = repeat_out(kernel), repeat_out(bias)
+        wide.get_layer(layer.name).set_weights([kernel, bias])
+    return wide
+
+
 def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16") -> None:
     """Write the decoder's weights (and width) to an .npz file."""
     arrays = {"__width__": np.array(model.width, np.float64), "__skips__": np.array(model.skips, str)}
@@ -133,11 +165,12 @@ def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16") -> No
     tmp.replace(path)
 
 
-def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> Decoder:
+def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None, width: float | None = None) -> Decoder:
     """Build a decoder of the saved width and load its weights from `path` (.npz from save_decoder).
 
     skips: None for the saved levels; SKIP_LEVELS to grow a single-level decoder into a multi-level
     one whose skip projections start at zero (same output as the saved decoder).
+    width: None for the saved width; a whole multiple of it grows the decoder (`widen_decoder`).
     """
     path = Path(path)
     if not path.exists():
@@ -148,4 +181,4 @@ def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None) -> Deco
         for layer in model.layers:
             if layer.weights and not (layer.name.startswith("skip_") and not saved):
                 layer.set_weights([data[f"{layer.name}/{v.name}"].astype(np.float32) for v in layer.weights])
-    return model
+    return model if width is None or width == model.width else widen_decoder(model, width)

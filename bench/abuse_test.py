@@ -32,7 +32,7 @@ sys.path[:0] = [str(ROOT / "bench")]
 from demo_server import demo_server, folder_mib, proc_status, seconds_to_idle  # noqa: E402
 from machine import machine  # noqa: E402
 
-STYLE = ROOT / "demo" / "examples" / "styles" / "2_waves.png"
+STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
 COLOURS = "Use the style's colours"
 CLASSIC = (200, COLOURS, 256)  # steps, colours, size: minutes of work unless stopped
 UPLOADS = ("phone_12mp.jpg", "alpha.png", "animated.gif")  # what the fast clients send, in turn

@@ -27,7 +27,7 @@ from PIL import Image  # noqa: E402
 from machine import machine  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "2_coffee.jpg"
-STYLE = ROOT / "demo" / "examples" / "styles" / "3_mosaic.png"
+STYLE = ROOT / "demo" / "examples" / "styles" / "4_composition_vii.jpg"
 N1, N2 = 1, 4
 
 

@@ -30,7 +30,7 @@ from PIL import Image  # noqa: E402
 from machine import machine, peak_rss_mib  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
-STYLE = ROOT / "demo" / "examples" / "styles" / "2_waves.png"
+STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
 
 
 def square(size: int) -> Image.Image:

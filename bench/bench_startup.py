@@ -29,7 +29,7 @@ from demo_server import demo_server, proc_status  # noqa: E402
 from machine import machine  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
-STYLE = ROOT / "demo" / "examples" / "styles" / "2_waves.png"
+STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
 BIN = Path(sys.executable).parent
 
 

@@ -3,6 +3,7 @@
     python bench/bench_train_step.py                              # all CONFIGS -> bench/results/train_step.json
     python bench/bench_train_step.py 256 0.5 float32 xla|graph [v2] # one configuration, printed
     python bench/bench_train_step.py v1-v2    # the paper decoder against v2's recipe, here -> bench/results/train_step_v2.json
+    python bench/bench_train_step.py compile  # XLA or not, bf16 or not, paper-width v2 decoder -> bench/results/train_compile.json
 
 Each configuration runs in a fresh process (the precision policy is global): 1 warm-up step
 (graph tracing) then the median of 2 steps on random images. A step is split as training runs it:
@@ -25,6 +26,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 CONFIGS = [(128, 1.0, "float32", True), (128, 0.5, "float32", True), (128, 0.5, "mixed_bfloat16", True),
            (256, 0.5, "float32", False), (256, 0.5, "float32", True), (256, 1.0, "float32", True)]
 V1_V2 = [(256, 0.5, "mixed_bfloat16", True, False), (256, 0.5, "mixed_bfloat16", True, True)]
+# adain.train.hardware's rule (XLA or oneDNN, bf16 or float32) rests on this table, per machine kind.
+COMPILE = [(256, 1.0, precision, xla, True) for precision in ("mixed_bfloat16", "float32") for xla in (False, True)]
+PRESETS = {"v1-v2": (V1_V2, "train_step_v2.json"), "compile": (COMPILE, "train_compile.json")}
 
 
 def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) -> dict:
@@ -72,9 +76,9 @@ def main() -> None:
         return
     from machine import machine
 
-    compare = sys.argv[1:] == ["v1-v2"]
+    configs, name = PRESETS.get(sys.argv[1] if sys.argv[1:] else "", (CONFIGS, "train_step.json"))
     rows = []
-    for crop, width, precision, xla, *v2 in V1_V2 if compare else CONFIGS:
+    for crop, width, precision, xla, *v2 in configs:
         proc = subprocess.run([sys.executable, __file__, str(crop), str(width), precision, "xla" if xla else "graph",
                                *(["v2"] if v2 and v2[0] else [])],
                               capture_output=True,
@@ -82,8 +86,11 @@ def main() -> None:
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else
                     {"crop": crop, "width": width, "precision": precision, "xla": xla, "error": proc.stderr.strip()[-300:]})
         print(rows[-1], flush=True)
-    out = ROOT / "bench" / "results" / ("train_step_v2.json" if compare else "train_step.json")
-    out.write_text(json.dumps({"machine": machine(), "steps": rows}, indent=1) + "\n")
+    from adain.train.hardware import auto_precision, use_xla
+
+    out = ROOT / "bench" / "results" / name
+    chosen = {"precision": auto_precision(), "xla": use_xla()}  # what `adain train` picks here by default
+    out.write_text(json.dumps({"machine": machine(), "auto_choice": chosen, "steps": rows}, indent=1) + "\n")
     print(f"wrote {out}")
 
 

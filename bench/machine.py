@@ -17,7 +17,10 @@ def machine() -> dict:
         pass
     import keras
 
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+    from adain.train.hardware import cpu_flags
+
+    matrix_flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma")))  # what the kernels can use
+    return {"cpu": cpu, "cpu_flags": matrix_flags, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
             "keras": keras.__version__, "backend": keras.backend.backend(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 

@@ -3,10 +3,14 @@ the shipped decoder, or of several decoders (to compare training recipes).
 
     python bench/quality.py [--content DIR --style DIR]   # runtimes -> bench/results/quality.json
     python bench/quality.py --decoder a=runs/a/decoder.npz b=runs/b/decoder.npz --out recipes.json
+    python bench/quality.py --full --decoder v2=weights/decoder.npz v3=runs/v3/best_decoder.npz --out full_size.json
 
 The pairs are every held-out content image with every held-out style image of the training folders
 (the validation split `adain train` never trains on). Lower is better; the baselines are the content
 image itself as output (style loss) and the style image as output (content loss).
+
+--full scores whole pairs at 512 px (long side) on raw and normalised VGG19 features instead
+(`adain.full_size`, the scale users see), with each decoder's ratios to the first one's.
 """
 
 from __future__ import annotations
@@ -32,7 +36,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="score these decoders (keras runtime)")
     parser.add_argument("--out", default="quality.json", help="file name under bench/results")
+    parser.add_argument("--full", action="store_true", help="whole pairs at 512 px, raw and normalised VGG features")
+    parser.add_argument("--styles", type=int, help="score only the first this many held-out styles (--full)")
     args = parser.parse_args()
+    if args.full:
+        return full_size(args)
 
     from adain.data import list_images, split_holdout
     from adain.evaluate import PairScore, score_files, summarize
@@ -52,6 +60,27 @@ def main() -> None:
         if decoder:
             result["scores"][name]["decoder"] = decoder
         print(name, result["scores"][name], flush=True)
+    out = ROOT / "bench" / "results" / args.out
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+def full_size(args: argparse.Namespace) -> None:
+    """--full: decoders compared on whole held-out pairs at 512 px."""
+    from adain.decoder import load_decoder
+    from adain.full_size import SPACES, FullSizeValidator, held_out
+
+    contents, styles = held_out(args.content, args.style, args.count)
+    validator = FullSizeValidator(contents, styles[:args.styles])
+    result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": 512, "scores": {}}
+    first = None
+    for name, path in (d.split("=", 1) for d in args.decoder):
+        scores = validator.score(load_decoder(path))
+        row = {"decoder": path, **{space: scores[space] for space in SPACES}}
+        first = first or row
+        row["vs_first"] = {space: {k: round(row[space][k] / first[space][k], 3) for k in row[space]} for space in SPACES}
+        result["scores"][name] = row
+        print(name, json.dumps(row), flush=True)
     out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out}")

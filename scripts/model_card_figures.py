@@ -22,8 +22,8 @@ from adain.train.logs import read_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "demo" / "examples"
-PAIRS = [("1_astronaut.jpg", "2_waves.png"), ("1_astronaut.jpg", "1_strokes.png"),
-         ("2_coffee.jpg", "3_mosaic.png"), ("3_chelsea.jpg", "4_ink.png")]
+PAIRS = [("1_astronaut.jpg", "1_starry_night.jpg"), ("1_astronaut.jpg", "6_shipwreck.jpg"),
+         ("2_coffee.jpg", "4_composition_vii.jpg"), ("3_chelsea.jpg", "2_great_wave.jpg")]
 THUMB = 192
 COMPARE_PAIRS = ((0, 0), (1, 6), (2, 2), (3, 5), (5, 3), (6, 1))  # (held-out content, held-out style) indices
 COMPARE_SIZE = 512

@@ -13,7 +13,8 @@ from adain.defaults import option
 
 STYLE_WEIGHT = 10.0  # lambda of the AdaIN paper: total loss = content loss + STYLE_WEIGHT * style loss
 IDENTITY_PIXEL_WEIGHT = 50.0  # identity pairs: pixel MSE (0-1 scale) x this + feature MSE (SANet's weights)
-PRECISIONS = ("float32", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")  # auto: adain.train.hardware.auto_precision
+COMPILE_MODES = ("auto", "graph", "xla")  # auto: adain.train.hardware.use_xla
 
 
 @dataclass
@@ -49,17 +50,25 @@ class TrainConfig:
     ema: float = option(0.99, "momentum of the weights' moving average, which is validated and shipped; 0 = off")
     reuse: int = option(1, "steps per encoded batch, styles rotated between them: skips the encoder pass on the "
                          "inputs for all but the first")
-    precision: str = option("float32", "mixed_bfloat16 is about twice as fast on CPUs with AVX-512 BF16",
-                          choices=PRECISIONS)
+    precision: str = option("auto", "auto: mixed_bfloat16 where the CPU has AVX-512 BF16 or AMX (2x faster), "
+                            "float32 elsewhere", choices=PRECISIONS)
+    compile: str = option("auto", "TensorFlow step compilation; auto: XLA only on CPUs without AVX-512 (measured: "
+                          "bench/results/train_compile.json)", choices=COMPILE_MODES)
     seed: int = option(0, "seed of the data order and of a new decoder's weights")
     val_count: int = option(8, "images of each folder held out for validation (never trained on)")
     val_size: int = option(256, "side of the validation crops")
     val_every: int = option(500, "steps between validations")
+    full_val_every: int = option(0, "steps between validations of whole held-out pairs at 512 px on raw and normalised "
+                                 "VGG features (adain.full_size; about a minute each); the best by the raw total is "
+                                 "best_full_decoder.npz, the one to ship (0: off; always run at a run's last step when on)")
     checkpoint_minutes: float = option(5.0, "minutes between checkpoints")
+    minutes: float = option(0.0, "stop after this many minutes of steps in this invocation, with a validation and a "
+                            "checkpoint (0: no limit; pilots on equal CPU time, a GPU lease)")
     plateau_hours: float = option(0.0, "stop when validation improved by less than --min-improvement over the last "
                                      "this many hours of training (0: never)")
     min_improvement: float = option(0.02, "fraction of the best loss before the window (see --plateau-hours)")
     init: str | None = option(None, "start from these decoder weights instead of random ones")
+    widen: bool = option(False, "grow the --init decoder to --width (a whole multiple of its own) with the same output")
     encoder_weights: str = option("shipped", "VGG19 weights (.npz)")
 
     def __post_init__(self) -> None:
@@ -73,3 +82,7 @@ class TrainConfig:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.full_val_every % self.val_every:
+            raise ValueError(f"full_val_every must be a multiple of val_every ({self.val_every}), got {self.full_val_every}")
+        if self.compile not in COMPILE_MODES:
+            raise ValueError(f"compile must be one of {COMPILE_MODES}, got {self.compile!r}")

@@ -15,6 +15,8 @@ from adain.train.state import write_atomic
 
 STEP_COLUMNS = ("step", "elapsed_s", "loss", "content_loss", "style_loss", "sec_per_step")
 VAL_COLUMNS = ("step", "elapsed_s", "content_loss", "style_loss", "total_loss")
+FULL_VAL_COLUMNS = ("step", "elapsed_s", *(f"{space}_{k}" for space in ("raw", "normalised")
+                                           for k in ("content_loss", "style_loss", "total_loss")))
 
 
 def read_csv(path: str | Path) -> dict[str, np.ndarray]:

@@ -17,9 +17,11 @@ from adain.data import CropSampler, center_crop, list_images, split_holdout
 from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
+from adain.full_size import FullSizeValidator
 from adain.image_io import load_image
 from adain.train.config import TrainConfig
-from adain.train.logs import STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
+from adain.train.hardware import auto_precision, use_xla
+from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
 from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
 from adain.vgg_spec import STYLE_LAYERS
@@ -78,7 +80,10 @@ class Trainer:
         self.run.mkdir(parents=True, exist_ok=True)
         self.log = RunLog(self.run / "log.csv", STEP_COLUMNS)
         self.val_log = RunLog(self.run / "val.csv", VAL_COLUMNS)
-        keras.mixed_precision.set_global_policy(config.precision)
+        self.full_log = RunLog(self.run / "val_full.csv", FULL_VAL_COLUMNS)
+        self.precision = auto_precision() if config.precision == "auto" else config.precision
+        self.xla = use_xla(config.compile)
+        keras.mixed_precision.set_global_policy(self.precision)
         keras.utils.set_random_seed(config.seed)  # the decoder's initial weights
 
         train_c, val_c = split_holdout(list_images(config.content_dir), config.val_count)
@@ -89,6 +94,7 @@ class Trainer:
                                  augment=config.style_augment)
         self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
         self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
+        self.full_validator = FullSizeValidator(val_c, val_s) if config.full_val_every else None
 
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         self.decoder, self.ema = self._build_decoders(resuming)
@@ -97,14 +103,14 @@ class Trainer:
         self.optimizer.build(self.decoder.trainable_variables)
         if resuming:
             self.state = TrainState.load(self.run)
-            for log in (self.log, self.val_log):
+            for log in (self.log, self.val_log, self.full_log):
                 log.truncate(self.state.step)
         if not (resuming and load_optimizer(self.optimizer, self.run)):
             self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; the lr schedule does not
-        self._encode_fn = autodiff.compile_fn(self._encode, jit=True)
-        self._step_fn = autodiff.compile_fn(self._train_step, jit=True)
+        self._encode_fn = autodiff.compile_fn(self._encode, jit=self.xla)
+        self._step_fn = autodiff.compile_fn(self._train_step, jit=self.xla)
         self.state.history.append(Segment(self.state.step, self.state.elapsed_s, config.crop, config.batch,
-                                          config.precision, config.lr, config.style_weight))
+                                          self.precision, config.lr, config.style_weight))
 
     def _build_decoders(self, resuming: bool) -> tuple[keras.Model, keras.Model | None]:
         """(decoder, its moving average or None): from the checkpoint, from --init, or new."""
@@ -112,7 +118,7 @@ class Trainer:
         if resuming:
             decoder = load_decoder(self.run / "decoder.npz")
         elif cfg.init:
-            decoder = load_decoder(cfg.init, SKIP_LEVELS if cfg.multilevel else None)
+            decoder = load_decoder(cfg.init, SKIP_LEVELS if cfg.multilevel else None, cfg.width if cfg.widen else None)
         else:
             decoder = Decoder(cfg.width, SKIP_LEVELS if cfg.multilevel else ())
         if not cfg.ema:
@@ -164,10 +170,27 @@ class Trainer:
         plot_losses(self.run, self.config.plateau_hours, self.state.history)
         return summary
 
-    def _validate_is_flat(self, bar: tqdm) -> bool:
-        """Validate and report; True when validation has plateaued (config.plateau_hours)."""
+    def validate_full_size(self) -> dict[str, dict[str, float]]:
+        """Score the shipped weights on whole held-out pairs at 512 px (`adain.full_size`); keep them
+        as best_full_decoder.npz when their raw-feature total is the best so far."""
+        scores = self.full_validator.score(self.shipped, self.encoder)
+        row = {f"{space}_{k}": v for space in ("raw", "normalised") for k, v in scores[space].items()}
+        self.full_log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), **row})
+        if row["raw_total_loss"] < self.state.best_full_val:
+            self.state.best_full_val = row["raw_total_loss"]
+            save_decoder(self.shipped, self.run / "best_full_decoder.npz", dtype="float16")
+        return scores
+
+    def _validate_is_flat(self, bar: tqdm, last: bool = False) -> bool:
+        """Validate (at 512 px too when due or `last`) and report; True when validation has plateaued
+        (config.plateau_hours)."""
         cfg = self.config
         val = self.validate()
+        if self.full_validator is not None and (self.state.step % cfg.full_val_every == 0 or last):
+            full = self.validate_full_size()
+            bar.write(f"step {self.state.step}: at 512 px " + "; ".join(
+                f"{space} content {full[space]['content_loss']:.4g} style {full[space]['style_loss']:.4g}"
+                for space in ("raw", "normalised")))
         window_gain = improvement(self.val_log.path, cfg.plateau_hours) if cfg.plateau_hours else None
         bar.write(f"step {self.state.step}: validation {val}"
                   + (f"; {window_gain:.1%} better than {cfg.plateau_hours:g} h before" if window_gain is not None else ""))
@@ -176,7 +199,7 @@ class Trainer:
     def fit(self) -> TrainState:
         """Train to `config.steps` (or a plateau); Ctrl-C or SIGTERM stops with a checkpoint of the last step."""
         cfg = self.config
-        start = self.state.step
+        start, start_elapsed = self.state.step, self.state.elapsed_s
         if start >= cfg.steps:
             return self.state
         if start == 0:
@@ -207,12 +230,15 @@ class Trainer:
                 bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
                 if not np.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
-                flat = (self.state.step % cfg.val_every == 0 or self.state.step == cfg.steps) and self._validate_is_flat(bar)
-                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or self.state.step == cfg.steps or flat:
+                out_of_time = bool(cfg.minutes) and self.state.elapsed_s - start_elapsed >= cfg.minutes * 60
+                last = self.state.step == cfg.steps or out_of_time
+                flat = (self.state.step % cfg.val_every == 0 or last) and self._validate_is_flat(bar, last)
+                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or last or flat:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
                 if flat:
                     bar.write(f"validation improved by less than {cfg.min_improvement:.0%} in {cfg.plateau_hours:g} h: stopping")
+                if flat or out_of_time:
                     break
         except KeyboardInterrupt:
             bar.write("interrupted: saving a checkpoint")

@@ -51,6 +51,7 @@ class TrainState:
     step: int = 0
     elapsed_s: float = 0.0
     best_val: float = float("inf")
+    best_full_val: float = float("inf")  # the best raw-feature total at 512 px (adain.full_size)
     history: list[Segment] = field(default_factory=list)
 
     @classmethod

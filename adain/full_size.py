@@ -1,0 +1,104 @@
+"""Validation at the scale users see: whole held-out pairs stylized at 512 px (long side) through the
+stylizer's own pipeline, scored on the raw ImageNet VGG19 features and on the normalised ones training
+uses.
+
+Training validates 256² crops with the normalised encoder (every channel's mean activation 1). Users get
+whole images of 512-1024 px, and an independent yardstick scores the raw VGG19 activations, which weigh
+channels very differently (a few high-activation channels dominate): the two can move apart, so both
+are reported and the weights to ship are picked at this scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import keras
+import numpy as np
+
+from adain import autodiff
+from adain.adain_op import adain, channel_stats
+from adain.defaults import STYLE_SIZE
+from adain.encoder import _normalising_factors, build_encoder
+from adain.keras_runtime import KerasStylizer
+from adain.losses import mse
+from adain.pipeline import image_array
+from adain.train.config import STYLE_WEIGHT
+from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS
+
+FULL_SIZE = 512  # long side of the content, as the demo's default output
+SPACES = ("raw", "normalised")
+
+
+def _losses(out_feats: dict, content_feats: dict, style_stats: dict, scale: dict) -> tuple[float, float]:
+    """(content loss, style loss) of an output's features, every layer's channels multiplied by `scale`."""
+    target = adain(content_feats[CONTENT_LAYER] * scale[CONTENT_LAYER], *(x * scale[CONTENT_LAYER]
+                                                                          for x in style_stats[CONTENT_LAYER]))
+    lc = float(mse(out_feats[CONTENT_LAYER] * scale[CONTENT_LAYER], target))
+    ls = 0.0
+    for k in STYLE_LAYERS:
+        mean, std = channel_stats(out_feats[k] * scale[k])
+        ls += float(mse(mean, style_stats[k][0] * scale[k])) + float(mse(std, style_stats[k][1] * scale[k]))
+    return lc, ls
+
+
+class FullSizeValidator:
+    """Scores decoders on every pairing of held-out contents and styles at `size` px.
+
+    The inputs are decoded, sized and their raw VGG features computed once; each `score` stylizes all
+    pairings with the decoder through `KerasStylizer` (border reflection, stride padding: what a user
+    gets, before 8-bit rounding) and scores the outputs against the AdaIN targets of the same inputs.
+
+    Args:
+        contents, styles: image paths (or arrays) of the held-out pairs.
+        size: long side of the contents; styles are encoded at the stylizer's default (512).
+
+    Example: `FullSizeValidator(photos, paintings).score(load_decoder("weights/decoder.npz"))["raw"]`.
+    """
+
+    def __init__(self, contents: Sequence, styles: Sequence, size: int = FULL_SIZE):
+        self.raw = build_encoder(STYLE_LAYERS, normalize=False)
+        factors = _normalising_factors()
+        self.scales = {"raw": {k: 1.0 for k in STYLE_LAYERS},
+                       "normalised": {k: factors[k].astype(np.float32) for k in STYLE_LAYERS}}
+        self.contents = [image_array(c, size) for c in contents]
+        self.styles = [image_array(s, STYLE_SIZE) for s in styles]
+        with autodiff.no_grad():
+            self.content_feats = [self._features(c) for c in self.contents]
+            self.style_stats = [{k: channel_stats(v) for k, v in self._features(s).items()} for s in self.styles]
+
+    def _features(self, image: np.ndarray) -> dict:
+        return {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in self.raw(image[None]).items()}
+
+    def score(self, decoder: keras.Model, encoder: keras.Model | None = None, keep: int = 0) -> dict:
+        """{"raw" / "normalised": {content_loss, style_loss, total_loss}} averaged over all pairings
+        (total = content + λ·style with the paper's λ), and "outputs": the first `keep` aligned pairs'
+        images (content i with style i, uint8).
+
+        encoder: the normalised encoder the decoder reads (built when not given).
+        """
+        from adain.decoder import decoder_levels
+
+        stylizer = KerasStylizer(encoder or build_encoder(decoder_levels(decoder)), decoder)
+        sums = {space: np.zeros(2) for space in SPACES}
+        outputs = []
+        with autodiff.no_grad():
+            for i, (content, feats) in enumerate(zip(self.contents, self.content_feats)):
+                for j, (style, stats) in enumerate(zip(self.styles, self.style_stats)):
+                    out = stylizer._render(content, [style], 1.0)
+                    out_feats = self._features(np.clip(out, 0, 255))
+                    for space in SPACES:
+                        sums[space] += _losses(out_feats, feats, stats, self.scales[space])
+                    if i == j and i < keep:
+                        outputs.append(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+        n = len(self.contents) * len(self.styles)
+        result = {space: {"content_loss": float(c / n), "style_loss": float(s / n),
+                          "total_loss": float((c + STYLE_WEIGHT * s) / n)} for space, (c, s) in sums.items()}
+        return {**result, "outputs": outputs}
+
+
+def held_out(content_dir: str | Path, style_dir: str | Path, count: int = 8) -> tuple[list[Path], list[Path]]:
+    """The held-out contents and styles of two training folders (the validation split training never sees)."""
+    from adain.data import list_images, split_holdout
+
+    return split_holdout(list_images(content_dir), count)[1], split_holdout(list_images(style_dir), count)[1]

@@ -1,0 +1,147 @@
+"""Train the current recipe on a machine with a GPU and no TensorFlow (JAX or PyTorch backend), for a
+fixed number of minutes, from the committed checkpoint.
+
+    python scripts/gpu_train.py pack data_subset                 # here: ≤ 40 MB of training images
+    python scripts/gpu_train.py train data_subset $OUT --minutes 9 --backend torch   # there
+
+`pack` re-encodes a training subset at training size (short side `--side`, JPEG) with its SOURCES.csv
+rows, and copies the held-out images byte for byte, so the packed folders hold out exactly the files
+the full ones do (`adain.data.split_holdout` ranks names by hash) and validation figures compare.
+`train` copies the checkpoint (default weights/training_v3: the recipe is its state.json's config) into
+the output folder, trains until `--minutes` of wall time are nearly spent, then validates (256² crops
+and whole pairs at 512 px) and writes the checkpoint, best weights, logs, loss curve and grid there.
+Run again with the same folder, it resumes. Bring the folder back and copy it over the committed
+checkpoint (scripts/training_checkpoint.sh save-from FOLDER).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "train_data"
+CHECKPOINT_FILES = ("decoder.npz", "ema_decoder.npz", "best_decoder.npz", "best_full_decoder.npz", "state.json",
+                    "log.csv", "val.csv", "val_full.csv")
+FINISH_MINUTES = 1.5  # kept for the last validations and the checkpoint after the time budget's steps
+CONTENT_SHARE = 0.6  # of the byte budget, held-out contents included; the styles get the rest
+
+
+def _reencoded(path: Path, side: int, quality: int) -> bytes:
+    """The image with its short side at most `side`, as JPEG bytes."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        scale = side / min(img.size)
+        if scale < 1:
+            img = img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        return buf.getvalue()
+
+
+def pack(args: argparse.Namespace) -> None:
+    """Write DIR/content, DIR/style and DIR/SOURCES.csv within the byte budget."""
+    from adain.data import list_images, split_holdout
+
+    out = Path(args.dir)
+    budget = args.max_mb * 1e6
+    packed: list[str] = []
+    used = 0
+    for kind, share in (("content", CONTENT_SHARE), ("style", None)):  # the styles get what the contents left
+        src = Path(args.source) / kind
+        train, held = split_holdout(list_images(src), args.val_count)
+        (out / kind).mkdir(parents=True, exist_ok=True)
+        for path in held:  # byte for byte: validation sees what it sees on the full folders
+            shutil.copyfile(path, out / kind / path.name)
+            used += path.stat().st_size
+            packed.append(f"{kind}/{path.relative_to(src)}")
+        kind_budget = (share * budget if kind == "content" else budget) - used
+        if kind_budget < 0:
+            raise SystemExit(f"the held-out images alone exceed {args.max_mb} MB: raise --max-mb")
+        spent = 0
+        # A fixed pseudo-random order (by name hash, past the held-out ones) so any budget takes a fair sample.
+        for path in sorted(train, key=lambda p: hashlib.sha1(b"pack" + p.name.encode()).hexdigest()):
+            data = _reencoded(path, args.side, args.quality)
+            if spent + len(data) > kind_budget:
+                break
+            (out / kind / (path.stem + ".jpg")).write_bytes(data)
+            spent += len(data)
+            packed.append(f"{kind}/{path.relative_to(src)}")
+        used += spent
+        print(f"{kind}: {sum(1 for p in packed if p.startswith(kind + '/'))} images, {spent / 1e6:.1f} MB re-encoded")
+    sources = Path(args.source) / "SOURCES.csv"
+    if sources.exists():
+        keep = set(packed)
+        with sources.open(newline="") as f, (out / "SOURCES.csv").open("w", newline="") as g:
+            reader = csv.reader(f)
+            writer = csv.writer(g)
+            writer.writerow(next(reader))
+            writer.writerows(row for row in reader if row and row[0] in keep)
+    print(f"packed {len(packed)} images, {used / 1e6:.1f} MB, into {out}")
+
+
+def train(args: argparse.Namespace) -> None:
+    """Resume the checkpoint's recipe on DATA for the time budget, in OUT."""
+    started = time.monotonic()
+    os.environ.setdefault("KERAS_BACKEND", args.backend)
+    sys.path.insert(0, str(ROOT))
+    from adain.train import TrainConfig, Trainer
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / "state.json").exists():
+        for name in CHECKPOINT_FILES:
+            if (Path(args.checkpoint) / name).exists():
+                shutil.copyfile(Path(args.checkpoint) / name, out / name)
+    recipe = json.loads((out / "state.json").read_text())["config"]
+    config = TrainConfig(**{**recipe, "content_dir": str(Path(args.data) / "content"),
+                            "style_dir": str(Path(args.data) / "style"), "out_dir": str(out),
+                            "encoder_weights": "shipped", "checkpoint_minutes": args.checkpoint_minutes,
+                            **({"steps": args.steps} if args.steps else {})})
+    trainer = Trainer(config, resume=True)
+    # Step time left once start-up is paid and the last validations and checkpoint are provided for.
+    config.minutes = max(0.05, args.minutes - FINISH_MINUTES - (time.monotonic() - started) / 60)
+    state = trainer.fit()
+    import keras
+
+    print(json.dumps({"backend": keras.backend.backend(), "precision": trainer.precision, "step": state.step,
+                      "best_val": state.best_val, "best_full_val": state.best_full_val,
+                      "wall_minutes": round((time.monotonic() - started) / 60, 2)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack", help="a training subset within a size budget")
+    p.add_argument("dir")
+    p.add_argument("--source", default=str(SHARED), help="folder with content/, style/ and SOURCES.csv")
+    p.add_argument("--max-mb", type=float, default=40.0)
+    p.add_argument("--side", type=int, default=288, help="short side of re-encoded training images")
+    p.add_argument("--quality", type=int, default=88, help="JPEG quality")
+    p.add_argument("--val-count", type=int, default=8, help="held-out images of each folder (as training's)")
+    p.set_defaults(run=pack)
+    p = sub.add_parser("train", help="resume the committed checkpoint for a time budget")
+    p.add_argument("data", help="a folder written by pack")
+    p.add_argument("out", help="run folder: the checkpoint is copied here first, results are written here")
+    p.add_argument("--minutes", type=float, default=9.0, help="wall-clock budget of this command")
+    p.add_argument("--backend", default="torch", choices=("torch", "jax", "tensorflow"))
+    p.add_argument("--checkpoint", default=str(ROOT / "weights" / "training_v3"))
+    p.add_argument("--checkpoint-minutes", type=float, default=3.0)
+    p.add_argument("--steps", type=int, help="stop at this total step instead (tests)")
+    p.set_defaults(run=train)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Build and upload the Hugging Face Space (the Gradio demo) and the model repository (the weights).
+
+    python scripts/space.py build DIR              # exactly the files the Space runs
+    python scripts/space.py push OWNER/NAME        # build into a temporary folder and upload it as a Space
+    python scripts/space.py build-model DIR        # the shipped weights with a model card in the Hub's format
+    python scripts/space.py push-model OWNER/NAME  # build-model, then upload it as a model repository
+
+The Hub refuses binary files pushed outside its LFS/Xet storage, and this repository's history carries
+every training checkpoint, so the Space is never this repository: it is a folder built from it, with a
+.gitattributes that stores every binary file through LFS, and uploaded with `huggingface_hub` (which
+sends such files to the Hub's storage itself). The token is the one `hf auth login` saved, or HF_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The Space's configuration (the YAML front matter of its README): https://huggingface.co/docs/hub/spaces-config-reference
+SPACE_CONFIG = {
+    "title": "adain style transfer",
+    "emoji": "🎨",
+    "colorFrom": "indigo",
+    "colorTo": "yellow",
+    "sdk": "gradio",
+    "sdk_version": "6.31.0",  # = requirements.txt's gradio pin (tests/test_space.py checks)
+    "python_version": '"3.11"',
+    "app_file": "app.py",
+    "license": "mit",
+    "short_description": "Paint any photo in the style of any painting (AdaIN + Gatys)",
+    "tags": ["style-transfer", "adain", "image-to-image", "onnx"],
+}
+# The weights the demo loads: the int8 encoder and decoder graphs (fast mode), the decoder's weights (the graphs'
+# SHA-1 tag is checked against them; the Keras runtime), VGG19 and its channel means (classic mode, Keras runtime).
+RUNTIME_WEIGHTS = ("decoder.npz", "decoder.onnx", "vgg19_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
+MODEL_FIGURES = ("examples_grid.jpg", "compare_grid.jpg", "loss_curve.png", "val_grid.png")
+# Stored through LFS/Xet on the Hub: every binary kind the folders hold (tests/test_space.py checks each file is covered).
+LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors")
+MAX_SPACE_MB = 40
+ENTRY_POINT = '''"""The Space's entry point: the demo of demo/app.py with this folder's adain package."""
+
+from demo.app import main
+
+main()
+'''
+
+
+def _front_matter(config: dict) -> str:
+    lines = ["---"]
+    for key, value in config.items():
+        if isinstance(value, list):
+            lines.append(f"{key}:")
+            lines += [f"- {v}" for v in value]
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines + ["---", ""])
+
+
+def _gitattributes() -> str:
+    return "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in LFS_PATTERNS)
+
+
+def _requirements() -> str:
+    """The repository's pins, without its `.[demo]` line: the Space runs the package from its folder."""
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    pins = [ln for ln in lines if ln.strip() and not ln.startswith("#") and not ln.startswith(".")]
+    return "# The demo's direct dependencies, pinned (from the adain repository's requirements.txt).\n" + "\n".join(pins) + "\n"
+
+
+def _fresh(out: Path) -> Path:
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty: give a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def build(out: Path, model_repo: str | None = None) -> Path:
+    """Write the Space into the empty folder `out`: README, .gitattributes, requirements, app.py, the package
+    with its runtime weights inside it (adain/weights, found as the package data `adain.weights`), demo/."""
+    out = _fresh(out)
+    shutil.copytree(ROOT / "adain", out / "adain", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    weights = out / "adain" / "weights"
+    weights.mkdir()
+    for name in ("__init__.py", "MODEL_CARD.md", *RUNTIME_WEIGHTS):
+        shutil.copyfile(ROOT / "weights" / name, weights / name)
+    shutil.copytree(ROOT / "demo", out / "demo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi"))
+    (out / "app.py").write_text(ENTRY_POINT)
+    (out / "requirements.txt").write_text(_requirements())
+    (out / ".gitattributes").write_text(_gitattributes())
+    card = f"[model repository](https://huggingface.co/{model_repo})" if model_repo else "model card"
+    (out / "README.md").write_text(_front_matter(SPACE_CONFIG) + f"""
+# adain: paint any photo in the style of any painting
+
+Give a photo and a painting; **Fast** paints the photo in one forward pass of a frozen VGG19 encoder, an
+Adaptive Instance Normalisation layer and a decoder trained by the adain project (Huang & Belongie, ICCV
+2017), in a second or two on this Space's CPU. **Classic** optimises the picture itself (Gatys et al.,
+CVPR 2016): slower, often finer, with a time limit per job.
+
+- Model: the decoder's {card} (`adain/weights/MODEL_CARD.md` here): how it was trained, its numbers
+  and its limits. The weights were trained on research-use images: use them for research and demos.
+- Calling it from a program: `gradio_client`, `api_name="/stylize"` (content, style, strength, colours,
+  size, second style, mix) or `"/optimize"` (the classic mode).
+- Example paintings: public domain, provenance in `demo/examples/LICENSES.md`.
+
+Built by `python scripts/space.py build` from the adain repository; the package is the library, used here
+as it is (`adain.Stylizer`, `adain.optimize`).
+""")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
+    if size > MAX_SPACE_MB:
+        raise SystemExit(f"the Space would be {size:.1f} MB, over {MAX_SPACE_MB} MB")
+    print(f"built the Space in {out}: {size:.1f} MB")
+    return out
+
+
+def build_model(out: Path) -> Path:
+    """Write the model repository into the empty folder `out`: the shipped weights and figures, and the
+    model card with the Hub's YAML metadata in front."""
+    out = _fresh(out)
+    for name in (*RUNTIME_WEIGHTS, *MODEL_FIGURES, "README.md"):
+        if (ROOT / "weights" / name).exists():
+            shutil.copyfile(ROOT / "weights" / name, out / ("WEIGHTS.md" if name == "README.md" else name))
+    (out / ".gitattributes").write_text(_gitattributes())
+    metadata = {
+        "license": "other",
+        "license_name": "research-use-weights",
+        "license_link": "LICENSE.md",
+        "library_name": "adain",
+        "pipeline_tag": "image-to-image",
+        "tags": ["style-transfer", "neural-style-transfer", "adain", "onnx", "keras", "vgg19"],
+        # Where the training photos come from (with BSDS500, Flickr and benchmark photos; styles: paintings
+        # and textures from public repositories): SOURCES.csv of the training set, as the card says.
+        "datasets": ["ILSVRC/imagenet-1k", "detection-datasets/coco"],
+    }
+    (out / "LICENSE.md").write_text(
+        "The code that made and runs these weights is MIT-licensed (the adain repository). The weights were\n"
+        "trained on images whose licences allow research use only (ImageNet, COCO and BSDS500 photos, paintings\n"
+        "and textures from public repositories; the model card's Data section): use them for research and\n"
+        "demos, and retrain on data you hold the rights to for anything else (`adain train` takes any two folders).\n")
+    card = (ROOT / "weights" / "MODEL_CARD.md").read_text()
+    (out / "README.md").write_text(_front_matter(metadata) + "\n" + card)
+    print(f"built the model repository in {out}")
+    return out
+
+
+def _api():
+    """An authenticated HfApi, or exit with how to log in."""
+    from huggingface_hub import HfApi, get_token
+
+    if not get_token():
+        raise SystemExit("no Hugging Face token: run `hf auth login` (or set HF_TOKEN) and try again")
+    return HfApi()
+
+
+def push(repo_id: str, kind: str) -> None:
+    """Build into a temporary folder and upload it to `repo_id` (created if needed)."""
+    api = _api()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = build(Path(tmp) / "space") if kind == "space" else build_model(Path(tmp) / "model")
+        api.create_repo(repo_id, repo_type=kind, exist_ok=True, **({"space_sdk": "gradio"} if kind == "space" else {}))
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=kind,
+                                 commit_message="adain: build from scripts/space.py")
+    print(f"uploaded: {info}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="write the Space's files into an empty folder")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--model-repo", help="OWNER/NAME of the model repository the Space's README links to")
+    for name, help_ in (("push", "build and upload the Space"), ("push-model", "build and upload the model repository")):
+        sub.add_parser(name, help=help_).add_argument("repo_id", metavar="OWNER/NAME")
+    sub.add_parser("build-model", help="write the model repository's files into an empty folder").add_argument("dir", type=Path)
+    args = parser.parse_args()
+    if args.command == "build":
+        build(args.dir, args.model_repo)
+    elif args.command == "build-model":
+        build_model(args.dir)
+    else:
+        push(args.repo_id, "space" if args.command == "push" else "model")
+
+
+if __name__ == "__main__":
+    main()
