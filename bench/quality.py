@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import numpy as np  # noqa: E402
 from machine import machine  # noqa: E402
 
 
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--out", default="quality.json", help="file name under bench/results")
     parser.add_argument("--full", action="store_true", help="whole pairs at 512 px, raw and normalised VGG features")
     parser.add_argument("--styles", type=int, help="score only the first this many held-out styles (--full)")
+    parser.add_argument("--grid", type=int, default=0, metavar="N",
+                        help="--full: also write bench/results/<out>.jpg, N aligned pairs (rows) by decoder (columns)")
     args = parser.parse_args()
     if args.full:
         return full_size(args)
@@ -73,9 +76,10 @@ def full_size(args: argparse.Namespace) -> None:
     contents, styles = held_out(args.content, args.style, args.count)
     validator = FullSizeValidator(contents, styles[:args.styles])
     result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": 512, "scores": {}}
-    first = None
+    first, columns = None, []
     for name, path in (d.split("=", 1) for d in args.decoder):
-        scores = validator.score(load_decoder(path))
+        scores = validator.score(load_decoder(path), keep=args.grid)
+        columns.append(scores["outputs"])
         row = {"decoder": path, **{space: scores[space] for space in SPACES}}
         first = first or row
         row["vs_first"] = {space: {k: round(row[space][k] / first[space][k], 3) for k in row[space]} for space in SPACES}
@@ -84,6 +88,29 @@ def full_size(args: argparse.Namespace) -> None:
     out = ROOT / "bench" / "results" / args.out
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {out}")
+    if args.grid:
+        _save_grid([validator.contents[:args.grid], validator.styles[:args.grid], *columns], out.with_suffix(".jpg"))
+
+
+def _save_grid(columns: list, path: Path, height: int = 256) -> None:
+    """Images in a grid, one column per list, each scaled to `height` px high (JPEG, full colour)."""
+    from PIL import Image
+
+    rows = []
+    for images in zip(*columns):
+        tiles = [Image.fromarray(np.clip(np.asarray(im) + 0.5, 0, 255).astype(np.uint8)) for im in images]
+        tiles = [t.resize((round(t.width * height / t.height), height), Image.LANCZOS) for t in tiles]
+        row = Image.new("RGB", (sum(t.width for t in tiles) + 4 * len(tiles), height), "white")
+        x = 0
+        for t in tiles:
+            row.paste(t, (x, 0))
+            x += t.width + 4
+        rows.append(row)
+    grid = Image.new("RGB", (max(r.width for r in rows), (height + 4) * len(rows)), "white")
+    for i, r in enumerate(rows):
+        grid.paste(r, (0, i * (height + 4)))
+    grid.save(path, quality=88)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

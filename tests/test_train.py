@@ -304,3 +304,42 @@ def test_identity_loss_values():
     assert float(identity_loss(img, img, feats, feats, 50.0)) == 0.0
     off = {"a": feats["a"] + 2.0, "b": feats["b"]}  # MSE 4 on one of two layers
     assert float(identity_loss(img, np.zeros_like(img), off, feats, 50.0)) == pytest.approx(50.0 + 2.0)
+
+
+def test_compile_mode_and_precision_follow_the_cpu():
+    """XLA only without AVX-512 (oneDNN's kernels win where it is: bench/results/train_compile.json); bf16
+    where the CPU computes it natively."""
+    from adain.train.hardware import auto_precision, use_xla
+
+    avx2, zen4, amx = frozenset({"avx2", "fma"}), frozenset({"avx2", "avx512f", "avx512_bf16"}), frozenset({"avx512f", "amx_bf16"})
+    assert use_xla("auto", avx2) and not use_xla("auto", zen4) and not use_xla("auto", amx)
+    assert use_xla("xla", zen4) and not use_xla("graph", avx2)
+    assert auto_precision(avx2) == "float32" and auto_precision(zen4) == auto_precision(amx) == "mixed_bfloat16"
+    with pytest.raises(ValueError, match="compile mode"):
+        use_xla("jit")
+    with pytest.raises(ValueError, match="multiple of val_every"):
+        TrainConfig("a", "b", "c", val_every=100, full_val_every=150)
+
+
+def test_a_widened_decoder_computes_the_same_and_its_copies_can_learn_apart(tmp_path):
+    """--widen: twice the channels, the same output (Net2WiderNet), the copies' outgoing weights split unevenly."""
+    from adain.decoder import SKIP_LEVELS, Decoder, load_decoder, save_decoder
+
+    keras.utils.set_random_seed(3)
+    narrow = Decoder(0.25, SKIP_LEVELS)
+    rng = np.random.default_rng(0)
+    for layer in narrow.layers:
+        if layer.name.startswith("skip_"):
+            layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
+    save_decoder(narrow, tmp_path / "narrow.npz", dtype="float32")
+    wide = load_decoder(tmp_path / "narrow.npz", width=0.5)
+    assert wide.width == 0.5 and wide.get_layer("conv1").weights[0].shape[-1] == 2 * narrow.get_layer("conv1").weights[0].shape[-1]
+    x = {k: rng.uniform(0, 2, (1, 4 * 2 ** i, 4 * 2 ** i, c)).astype(np.float32)
+         for i, (k, c) in enumerate((("relu4_1", 512), ("relu3_1", 256), ("relu2_1", 128), ("relu1_1", 64)))}
+    a, b = np.asarray(narrow(x)), np.asarray(wide(x))
+    assert np.abs(a - b).max() < 1e-3 * np.abs(a).mean()
+    kernel = np.asarray(wide.get_layer("conv2").weights[0])
+    half = kernel.shape[2] // 2
+    assert not np.allclose(kernel[:, :, :half], kernel[:, :, half:])  # the two copies' shares differ
+    with pytest.raises(ValueError, match="whole multiple"):
+        load_decoder(tmp_path / "narrow.npz", width=0.6)
