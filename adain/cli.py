@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> None:
         from adain.onnx_runtime import export_onnx
         from adain.stylizer import Stylizer
 
-        stylizer = Stylizer.load(args.decoder)
+        stylizer = Stylizer.load(args.decoder, runtime="keras")  # exports read the Keras models
         if args.format == "onnx":
             paths = export_onnx(stylizer.encoder, stylizer.decoder, args.out)
             print("wrote " + ", ".join(str(p) for p in paths))

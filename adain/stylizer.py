@@ -76,7 +76,7 @@ class Stylizer(ABC):
 
     @classmethod
     def load(cls, decoder: str | Path | None = None, encoder_weights: str | Path = "shipped",
-             runtime: str = "keras") -> Stylizer:
+             runtime: str | None = None) -> Stylizer:
         """Load the shipped decoder (weights/decoder.npz) or the one at `decoder`; no download.
 
         Args:
@@ -84,11 +84,12 @@ class Stylizer(ABC):
             encoder_weights: "shipped" (no download), "imagenet" or an npz path (Keras runtime).
             runtime: "keras" (any Keras backend), "onnx" (the same float graphs in ONNX Runtime,
                 faster on CPU) or "onnx-int8" (also an int8 VGG encoder: fastest; with the shipped
-                decoder it imports neither TensorFlow nor Keras). `fastest_runtime()` names the best
-                one installed.
+                decoder it imports neither TensorFlow nor Keras); None: `fastest_runtime()`, the
+                best one installed, as the command line and the demo choose (a core install has it).
 
         Example: `Stylizer.load("runs/mine/best_decoder.npz", runtime="onnx")`.
         """
+        runtime = runtime or fastest_runtime()
         if runtime not in RUNTIME_CLASSES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         path = Path(decoder) if decoder is not None else SHIPPED_DECODER

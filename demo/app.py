@@ -77,7 +77,7 @@ def _stylizer():
                 _STYLIZER["s"] = Stylizer.load(runtime=runtime)
             except ModuleNotFoundError as exc:  # tf2onnx not installed (runtime "onnx"): the Keras path still works
                 print(f"adain demo: {exc}; using the Keras runtime", file=sys.stderr)
-                _STYLIZER["s"] = Stylizer.load()
+                _STYLIZER["s"] = Stylizer.load(runtime="keras")
     return _STYLIZER["s"]
 
 

@@ -49,7 +49,7 @@ def compare_grid(old: Path, new: Path | None, content_dir: str, style_dir: str) 
 
     contents = split_holdout(list_images(content_dir), 8)[1]
     styles = split_holdout(list_images(style_dir), 8)[1]
-    before, after = Stylizer.load(old), Stylizer.load(new)
+    before, after = Stylizer.load(old, runtime="keras"), Stylizer.load(new, runtime="keras")
     side = COMPARE_SIZE
     grid = Image.new("RGB", (4 * side, len(COMPARE_PAIRS) * side), "white")
     for r, (ci, si) in enumerate(COMPARE_PAIRS):
@@ -72,7 +72,7 @@ def main() -> None:
     if args.compare:
         compare_grid(args.compare, args.decoder, args.content, args.style)
 
-    stylizer = Stylizer.load(args.decoder)
+    stylizer = Stylizer.load(args.decoder, runtime="keras")
     grid = Image.new("RGB", (4 * THUMB, len(PAIRS) * THUMB), "white")
     for r, (content, style) in enumerate(PAIRS):
         c, s = EXAMPLES / "content" / content, EXAMPLES / "styles" / style

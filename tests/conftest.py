@@ -63,11 +63,11 @@ def tiny_multilevel_path(tmp_path_factory) -> Path:
 def tiny_stylizer(tiny_decoder_path):
     from adain.stylizer import Stylizer
 
-    return Stylizer.load(tiny_decoder_path)
+    return Stylizer.load(tiny_decoder_path, runtime="keras")
 
 
 @pytest.fixture(scope="session")
 def tiny_multilevel_stylizer(tiny_multilevel_path):
     from adain.stylizer import Stylizer
 
-    return Stylizer.load(tiny_multilevel_path)
+    return Stylizer.load(tiny_multilevel_path, runtime="keras")

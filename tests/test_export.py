@@ -82,7 +82,7 @@ def test_folder_of_frames_encodes_the_style_once(tmp_path, fixtures, tiny_decode
     base = Image.open(fixtures / "content.png").convert("RGB")
     for i in range(3):
         base.rotate(i * 5).save(frames / f"f{i}.png")
-    tiny_stylizer = Stylizer.load(tiny_decoder_path)  # a fresh one: no style cached yet
+    tiny_stylizer = Stylizer.load(tiny_decoder_path, runtime="keras")  # a fresh one: no style cached yet
     calls = []
     original = tiny_stylizer.encode
     monkeypatch.setattr(tiny_stylizer, "encode", lambda x, tile=None: calls.append(1) or original(x, tile))

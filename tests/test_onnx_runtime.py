@@ -102,7 +102,7 @@ def test_runtime_is_checked(tiny_decoder_path):
 
 def test_style_is_encoded_once(tiny_decoder_path, content_arr, style_arr):
     """Repeated calls with the same style (a demo moving the alpha slider) reuse its statistics."""
-    stylizer = Stylizer.load(tiny_decoder_path)
+    stylizer = Stylizer.load(tiny_decoder_path, runtime="keras")
     calls = []
     encode = stylizer._features
     stylizer._features = lambda x: calls.append(x.shape) or encode(x)

@@ -26,11 +26,13 @@ def test_wheel_installed_outside_the_checkout_stylizes(tmp_path):
     code = ("import numpy as np, adain; from adain import Stylizer; "
             "rng = np.random.default_rng(0); photo = rng.integers(0, 255, (40, 56, 3), np.uint8); "
             "out = Stylizer.load().stylize(photo, rng.integers(0, 255, (64, 64, 3), np.uint8), max_size=None); "
-            "print(adain.__file__, out.size, float(np.asarray(out).std()))")
+            "import sys; print(adain.__file__, out.size, float(np.asarray(out).std()), "
+            "sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
     env = {"PYTHONPATH": str(tmp_path / "site"), "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
            "HOME": str(tmp_path)}
-    module, *size, std = run("-c", code, cwd=elsewhere, env=env).stdout.split()
+    module, *size, std, frameworks = run("-c", code, cwd=elsewhere, env=env).stdout.split()
     assert module.startswith(str(tmp_path / "site"))  # the installed copy, not this checkout
+    assert frameworks == "[]"  # Stylizer.load()'s default runtime needs only the core install
     assert " ".join(size) == "(56, 40)" and float(std) > 1.0
     fixtures, out = ROOT / "tests" / "fixtures", tmp_path / "cli.png"
     cli = (f"from adain.cli import main; raise SystemExit(main(['stylize', {str(fixtures / 'content.png')!r}, "
