@@ -3,7 +3,8 @@
     python bench/bench_train_step.py                              # all CONFIGS -> bench/results/train_step.json
     python bench/bench_train_step.py 256 0.5 float32 xla|graph [v2] # one configuration, printed
     python bench/bench_train_step.py v1-v2    # the paper decoder against v2's recipe, here -> bench/results/train_step_v2.json
-    python bench/bench_train_step.py compile  # XLA or not, bf16 or not, paper-width v2 decoder -> bench/results/train_compile.json
+    python bench/bench_train_step.py compile  # XLA or not, bf16 or not, paper-width v2 decoder
+                                              #   -> bench/results/train_compile.json
 
 Each configuration runs in a fresh process (the precision policy is global): 1 warm-up step
 (graph tracing) then the median of 2 steps on random images. A step is split as training runs it:

@@ -19,8 +19,9 @@ def machine() -> dict:
 
     from adain.train.hardware import cpu_flags
 
-    matrix_flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma")))  # what the kernels can use
-    return {"cpu": cpu, "cpu_flags": matrix_flags, "cores": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+    matrix_flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma")))  # what kernels can use
+    return {"cpu": cpu, "cpu_flags": matrix_flags, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(),
             "keras": keras.__version__, "backend": keras.backend.backend(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 

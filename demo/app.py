@@ -34,6 +34,7 @@ from adain.defaults import ALPHA, DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.memory import map_large_blocks, release_freed_memory  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
+from browser import assemble, mount  # noqa: E402  (demo/browser.py: the in-browser page at /browser)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
@@ -240,7 +241,8 @@ def build() -> gr.Blocks:
     with gr.Blocks(title="adain: paint your photo in any style", delete_cache=DEMO.cache_cleanup) as demo:
         gr.Markdown("# Paint a photo in the style of any painting\n"
                     "Give a photo and a painting (or pick one below). **Fast** uses a trained network (a few "
-                    "seconds); **Classic** optimises the picture itself (slower, often finer).")
+                    "seconds); **Classic** optimises the picture itself (slower, often finer). "
+                    "[**Run the fast mode in your own browser**](/browser/) (nothing uploaded, no queue).")
         with gr.Row():
             content = UploadImage(label="Your photo", type="filepath", image_mode=None,
                                   sources=["upload", "webcam", "clipboard"], format="png")
@@ -303,12 +305,17 @@ def main() -> None:
         _STYLIZER["runtime"] = args.runtime
     map_large_blocks()  # large arrays go back to the OS when freed (adain.memory)
     _stylizer()  # load (and on the very first run export the ONNX graphs) before the first visitor waits
-    build().launch(
+    site = assemble(Path(tempfile.mkdtemp(prefix="adain-browser-")))
+    demo = build()
+    app, _, _ = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=DEMO.max_upload,
         show_error=True,
+        prevent_thread_lock=True,
     )
+    mount(app, site)  # the same networks in the visitor's browser, no server CPU
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     python scripts/space.py push OWNER/NAME        # build into a temporary folder and upload it as a Space
     python scripts/space.py build-model DIR        # the shipped weights with a model card in the Hub's format
     python scripts/space.py push-model OWNER/NAME  # build-model, then upload it as a model repository
+    python scripts/space.py build-static DIR       # the in-browser page (web/) as a static Space
 
 The Hub refuses binary files pushed outside its LFS/Xet storage, and this repository's history carries
 every training checkpoint, so the Space is never this repository: it is a folder built from it, with a
@@ -20,7 +21,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "demo")]
+
+from browser import ISOLATION_HEADERS, PAGE_FILES, assemble, install_ort  # noqa: E402
 
 # The Space's configuration (the YAML front matter of its README): https://huggingface.co/docs/hub/spaces-config-reference
 SPACE_CONFIG = {
@@ -41,11 +44,20 @@ SPACE_CONFIG = {
 RUNTIME_WEIGHTS = ("decoder.npz", "decoder.onnx", "vgg19_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
 MODEL_FIGURES = ("examples_grid.jpg", "compare_grid.jpg", "loss_curve.png", "val_grid.png")
 # Stored through LFS/Xet on the Hub: every binary kind the folders hold (tests/test_space.py checks each file is covered).
-LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors")
+LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors", "*.wasm")
+# A static Space (the in-browser page alone): https://huggingface.co/docs/hub/spaces-sdks-static
+STATIC_CONFIG = {**{k: v for k, v in SPACE_CONFIG.items() if k not in ("sdk_version", "python_version")},
+                 "title": "adain style transfer (in your browser)", "sdk": "static", "app_file": "index.html",
+                 "short_description": "AdaIN style transfer in your browser (ONNX Runtime Web)",
+                 "custom_headers": None}  # COOP/COEP: WASM threads need a cross-origin isolated page
 MAX_SPACE_MB = 40
-ENTRY_POINT = '''"""The Space's entry point: the demo of demo/app.py with this folder's adain package."""
+ENTRY_POINT = '''"""The Space's entry point: demo/app.py as `python demo/app.py` runs it, with this folder's adain package."""
 
-from demo.app import main
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "demo"))
+from app import main  # noqa: E402
 
 main()
 '''
@@ -54,7 +66,10 @@ main()
 def _front_matter(config: dict) -> str:
     lines = ["---"]
     for key, value in config.items():
-        if isinstance(value, list):
+        if key == "custom_headers":
+            lines.append("custom_headers:")
+            lines += [f"  {name.decode()}: {v.decode()}" for name, v in ISOLATION_HEADERS]
+        elif isinstance(value, list):
             lines.append(f"{key}:")
             lines += [f"- {v}" for v in value]
         else:
@@ -91,6 +106,9 @@ def build(out: Path, model_repo: str | None = None) -> Path:
     for name in ("__init__.py", "MODEL_CARD.md", *RUNTIME_WEIGHTS):
         shutil.copyfile(ROOT / "weights" / name, weights / name)
     shutil.copytree(ROOT / "demo", out / "demo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyi"))
+    (out / "web").mkdir()
+    for name in PAGE_FILES:  # /browser: the page (its onnxruntime-web comes from the CDN, not from this Space)
+        shutil.copyfile(ROOT / "web" / name, out / "web" / name)
     (out / "app.py").write_text(ENTRY_POINT)
     (out / "requirements.txt").write_text(_requirements())
     (out / ".gitattributes").write_text(_gitattributes())
@@ -116,6 +134,25 @@ as it is (`adain.Stylizer`, `adain.optimize`).
     if size > MAX_SPACE_MB:
         raise SystemExit(f"the Space would be {size:.1f} MB, over {MAX_SPACE_MB} MB")
     print(f"built the Space in {out}: {size:.1f} MB")
+    return out
+
+
+def build_static(out: Path) -> Path:
+    """Write the in-browser page as a static Space into the empty folder `out`: the page, the two graphs, the
+    examples and the pinned onnxruntime-web (`npm ci` in web/ first when needed)."""
+    out = _fresh(out)
+    install_ort()
+    assemble(out)
+    (out / ".gitattributes").write_text(_gitattributes())
+    (out / "README.md").write_text(_front_matter(STATIC_CONFIG) + """
+# adain in your browser
+
+Paint a photo in the style of a painting on your own device: the adain encoder (VGG19, int8) and decoder run
+in the page with ONNX Runtime Web, on WebGPU where the browser has it, otherwise WebAssembly threads on the
+CPU. Nothing is uploaded; the two model files (about 8 MB) are downloaded once and kept by the browser.
+Built by `python scripts/space.py build-static` from the adain repository (`web/`).
+""")
+    print(f"built the static Space in {out}: {sum(p.stat().st_size for p in out.rglob('*') if p.is_file()) / 1e6:.1f} MB")
     return out
 
 
@@ -178,11 +215,14 @@ def main() -> None:
     for name, help_ in (("push", "build and upload the Space"), ("push-model", "build and upload the model repository")):
         sub.add_parser(name, help=help_).add_argument("repo_id", metavar="OWNER/NAME")
     sub.add_parser("build-model", help="write the model repository's files into an empty folder").add_argument("dir", type=Path)
+    sub.add_parser("build-static", help="write the in-browser page as a static Space").add_argument("dir", type=Path)
     args = parser.parse_args()
     if args.command == "build":
         build(args.dir, args.model_repo)
     elif args.command == "build-model":
         build_model(args.dir)
+    elif args.command == "build-static":
+        build_static(args.dir)
     else:
         push(args.repo_id, "space" if args.command == "push" else "model")
 

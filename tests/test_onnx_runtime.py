@@ -117,7 +117,12 @@ def test_style_is_encoded_once(tiny_decoder_path, content_arr, style_arr):
 
 def test_shipped_decoder_graph_is_current():
     """weights/decoder.onnx was made from the shipped decoder.npz (else: scripts/export_onnx_graphs.py)."""
-    from adain.onnx_runtime import SHIPPED_DECODER_GRAPH, SOURCE_KEY, OnnxGraph, file_sha1
+    from adain.onnx_runtime import (
+        SHIPPED_DECODER_GRAPH,
+        SOURCE_KEY,
+        OnnxGraph,
+        file_sha1,
+    )
     from adain.resources import SHIPPED_DECODER
 
     assert OnnxGraph(SHIPPED_DECODER_GRAPH).metadata[SOURCE_KEY] == file_sha1(SHIPPED_DECODER)

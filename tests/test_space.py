@@ -3,7 +3,7 @@ checkpoints, small) and runs as the Hub runs it (its requirements.txt in a fresh
 its app_file served, a stylized image back through gradio_client); the model repository's card parses
 as the Hub's format."""
 
-import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -36,21 +36,47 @@ def _is_binary(path: Path) -> bool:
     return b"\0" in data
 
 
-def test_every_binary_file_is_stored_through_lfs_and_nothing_else_ships(space_dir):
-    subprocess.run(["git", "init", "-q", str(space_dir)], check=True)
-    files = [p for p in space_dir.rglob("*") if p.is_file() and ".git" not in p.relative_to(space_dir).parts]
-    binaries = [str(p.relative_to(space_dir)) for p in files if _is_binary(p)]
-    assert len(binaries) >= 12  # weights, graphs and example images
-    attrs = subprocess.run(["git", "-C", str(space_dir), "check-attr", "filter", "--", *binaries], check=True,
+def _files_with_binaries_through_lfs(folder: Path) -> list[Path]:
+    """The folder's files, after checking with git that each binary one is stored through LFS."""
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    files = [p for p in folder.rglob("*") if p.is_file() and ".git" not in p.relative_to(folder).parts]
+    binaries = [str(p.relative_to(folder)) for p in files if _is_binary(p)]
+    assert len(binaries) >= 10  # weights, graphs and example images
+    attrs = subprocess.run(["git", "-C", str(folder), "check-attr", "filter", "--", *binaries], check=True,
                            capture_output=True, text=True).stdout.splitlines()
     assert all(line.endswith(": filter: lfs") for line in attrs), [a for a in attrs if not a.endswith("lfs")]
+    return files
+
+
+def _front_matter(folder: Path) -> str:
+    front = (folder / "README.md").read_text().split("---")[1]
+    description = next(ln for ln in front.splitlines() if ln.startswith("short_description:"))
+    assert len(description.split(":", 1)[1].strip()) <= 60  # the Hub's limit
+    return front
+
+
+def test_every_binary_file_is_stored_through_lfs_and_nothing_else_ships(space_dir):
+    files = _files_with_binaries_through_lfs(space_dir)
     assert not [p for p in files if p.name in CHECKPOINT_NAMES or "training" in p.relative_to(space_dir).parts[:-1]]
     assert sum(p.stat().st_size for p in files) <= space.MAX_SPACE_MB * 1e6
-    front = (space_dir / "README.md").read_text().split("---")[1]
+    front = _front_matter(space_dir)
     assert "app_file: app.py" in front and (space_dir / "app.py").exists()
     gradio_pin = next(ln for ln in (space_dir / "requirements.txt").read_text().splitlines() if ln.startswith("gradio=="))
     assert f"sdk_version: {gradio_pin.split('==')[1]}" in front
     assert len(list((space_dir / "demo" / "examples" / "styles").glob("*.jpg"))) >= 6
+
+
+def test_the_static_space_holds_the_page_its_runtime_and_models(tmp_path):
+    pytest.importorskip("playwright")  # (the page itself is driven in tests/test_browser.py)
+    if shutil.which("npm") is None:
+        pytest.skip("npm not installed")
+    out = space.build_static(tmp_path / "static")
+    _files_with_binaries_through_lfs(out)
+    front = _front_matter(out)
+    assert "sdk: static" in front and "cross-origin-embedder-policy: require-corp" in front
+    assert {"index.html", "app.js", "adain.js"} <= {p.name for p in out.iterdir()}
+    assert {"ort.wasm.min.mjs", "ort-wasm-simd-threaded.wasm"} <= {p.name for p in (out / "ort").iterdir()}
+    assert sum(p.stat().st_size for p in (out / "models").iterdir()) <= 15e6
 
 
 def test_model_card_is_in_the_hubs_format(tmp_path):

@@ -311,7 +311,8 @@ def test_compile_mode_and_precision_follow_the_cpu():
     where the CPU computes it natively."""
     from adain.train.hardware import auto_precision, use_xla
 
-    avx2, zen4, amx = frozenset({"avx2", "fma"}), frozenset({"avx2", "avx512f", "avx512_bf16"}), frozenset({"avx512f", "amx_bf16"})
+    avx2, zen4 = frozenset({"avx2", "fma"}), frozenset({"avx2", "avx512f", "avx512_bf16"})
+    amx = frozenset({"avx512f", "amx_bf16"})
     assert use_xla("auto", avx2) and not use_xla("auto", zen4) and not use_xla("auto", amx)
     assert use_xla("xla", zen4) and not use_xla("graph", avx2)
     assert auto_precision(avx2) == "float32" and auto_precision(zen4) == auto_precision(amx) == "mixed_bfloat16"
@@ -333,7 +334,8 @@ def test_a_widened_decoder_computes_the_same_and_its_copies_can_learn_apart(tmp_
             layer.set_weights([rng.normal(0, 0.05, w.shape).astype(np.float32) for w in layer.get_weights()])
     save_decoder(narrow, tmp_path / "narrow.npz", dtype="float32")
     wide = load_decoder(tmp_path / "narrow.npz", width=0.5)
-    assert wide.width == 0.5 and wide.get_layer("conv1").weights[0].shape[-1] == 2 * narrow.get_layer("conv1").weights[0].shape[-1]
+    channels = [m.get_layer("conv1").weights[0].shape[-1] for m in (narrow, wide)]
+    assert wide.width == 0.5 and channels[1] == 2 * channels[0]
     x = {k: rng.uniform(0, 2, (1, 4 * 2 ** i, 4 * 2 ** i, c)).astype(np.float32)
          for i, (k, c) in enumerate((("relu4_1", 512), ("relu3_1", 256), ("relu2_1", 128), ("relu1_1", 64)))}
     a, b = np.asarray(narrow(x)), np.asarray(wide(x))

@@ -16,14 +16,33 @@ from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
 from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
-from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
+from adain.evaluate import (
+    decoder_losses,
+    encode_pairs,
+    evaluate_grid,
+    rotate,
+    summarize,
+    targets_of,
+)
 from adain.full_size import FullSizeValidator
 from adain.image_io import load_image
 from adain.train.config import TrainConfig
 from adain.train.hardware import auto_precision, use_xla
-from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
+from adain.train.logs import (
+    FULL_VAL_COLUMNS,
+    STEP_COLUMNS,
+    VAL_COLUMNS,
+    RunLog,
+    improvement,
+)
 from adain.train.plots import plot_losses, save_grid
-from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
+from adain.train.state import (
+    Segment,
+    TrainState,
+    has_checkpoint,
+    load_optimizer,
+    save_optimizer,
+)
 from adain.vgg_spec import STYLE_LAYERS
 
 

@@ -1,0 +1,63 @@
+"""The in-browser page (web/) in real Chromium over loopback, no network: the WASM path stylizes a test pair
+as the Python onnx-int8 stylizer does, with the colour option too; the demo serves it at /browser."""
+
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from browser_page import browser_page, chromium, serve, site, status, stylize_in_page
+from PIL import Image
+
+pytestmark = pytest.mark.skipif(chromium() is None, reason="Debian chromium not installed")
+MODEL_BUDGET = 15e6  # bytes the page downloads for its two graphs
+
+
+@pytest.fixture(scope="module")
+def page_site(tmp_path_factory):
+    pytest.importorskip("playwright.sync_api")
+    return site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """A content and a style already at their working sizes (PNG): both pipelines see the same pixels."""
+    folder = tmp_path_factory.mktemp("pair")
+    root = Path(__file__).resolve().parent.parent / "demo" / "examples"
+    content, style = folder / "content.png", folder / "style.png"
+    Image.open(root / "content" / "3_chelsea.jpg").convert("RGB").save(content)  # 451x300
+    Image.open(root / "styles" / "6_shipwreck.jpg").convert("RGB").save(style)  # 512x353
+    return content, style
+
+
+def test_the_page_stylizes_as_the_python_pipeline(page_site, pair):
+    from adain import Stylizer
+
+    content, style = pair
+    assert sum(p.stat().st_size for p in (page_site / "models").iterdir()) <= MODEL_BUDGET
+    python = Stylizer.load(runtime="onnx-int8")
+    with serve(page_site) as url, browser_page(url) as page:
+        got, ms = stylize_in_page(page, content, style, size=512)
+        assert "wasm" in status(page) and ms > 0
+        want = np.asarray(python.stylize(str(content), str(style), max_size=512), np.float32)
+        assert got.shape == want.shape == (300, 451, 3)
+        assert np.abs(got - want).mean() <= 3.0
+        photo = np.asarray(Image.open(content), np.float32)
+        assert np.abs(got - photo).mean() > 10  # painted, not the photo back
+        page.select_option("select#colors", "luminance")
+        got_lum, _ = stylize_in_page(page, content, style, size=256)
+    want_lum = np.asarray(python.stylize(str(content), str(style), max_size=256, preserve_color="luminance"), np.float32)
+    assert got_lum.shape == want_lum.shape and np.abs(got_lum - want_lum).mean() <= 3.0
+
+
+def test_the_demo_serves_the_page_at_browser():
+    from demo_server import demo_server
+
+    with demo_server() as (url, _):
+        with urllib.request.urlopen(url + "browser/") as r:
+            assert r.headers["Cross-Origin-Embedder-Policy"] == "require-corp"
+            assert b'id="run"' in r.read()
+        with urllib.request.urlopen(url + "browser/models/decoder.onnx") as r:
+            assert len(r.read()) > 1e6
+        with urllib.request.urlopen(url + "config") as r:  # the Gradio page is built from its config: the link
+            assert b"/browser/" in r.read()

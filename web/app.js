@@ -1,0 +1,164 @@
+// The page: inputs, model loading (fetched once, kept in the browser's Cache Storage), ONNX Runtime Web
+// (WebGPU where the browser has it, WASM otherwise), and the result with its time and a download link.
+import { Networks, STYLE_SIZE, fitSize, stylize } from "./adain.js";
+
+const ORT_VERSION = "1.30.0"; // = package.json's pin
+const ORT_CDN = `https://cdn.jsdelivr.net/npm/onnxruntime-web@${ORT_VERSION}/dist/`;
+const MODELS = { encoder: "models/vgg19_int8.onnx", decoder: "models/decoder.onnx" };
+const MODEL_CACHE = "adain-models-v1";
+const $ = (id) => document.getElementById(id);
+const state = { content: null, style: null, networks: null, backend: null };
+
+async function hasWebGPU() {
+  try {
+    return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+  } catch {
+    return false;
+  }
+}
+
+/** onnxruntime-web: the local copy (./ort/, installed by npm) or, where it is absent, the pinned CDN build. */
+async function loadOrt(webgpu) {
+  const bundle = webgpu ? "ort.webgpu.min.mjs" : "ort.wasm.min.mjs";
+  for (const base of [new URL("ort/", document.baseURI).href, ORT_CDN]) {
+    try {
+      const ort = await import(base + bundle);
+      ort.env.wasm.wasmPaths = base;
+      ort.env.wasm.numThreads = Math.min(navigator.hardwareConcurrency || 1, 4);
+      return ort;
+    } catch (err) {
+      console.warn(`onnxruntime-web not at ${base}: ${err}`);
+    }
+  }
+  throw new Error("onnxruntime-web could not be loaded");
+}
+
+/** A model file's bytes, downloaded once and then served from Cache Storage. */
+async function modelBytes(path) {
+  const url = new URL(path, document.baseURI).href;
+  const cache = "caches" in self ? await caches.open(MODEL_CACHE) : null;
+  let response = cache && (await cache.match(url));
+  if (!response) {
+    response = await fetch(url);
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    if (cache) await cache.put(url, response.clone());
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+async function networks() {
+  if (state.networks) return state.networks;
+  const webgpu = await hasWebGPU();
+  const ort = await loadOrt(webgpu);
+  const [enc, dec] = await Promise.all([modelBytes(MODELS.encoder), modelBytes(MODELS.decoder)]);
+  const open = (bytes, ep) => ort.InferenceSession.create(bytes, { executionProviders: [ep] });
+  let backend = webgpu ? "webgpu" : "wasm";
+  let sessions;
+  try {
+    sessions = await Promise.all([open(enc, backend), open(dec, backend)]);
+  } catch (err) { // e.g. an operator WebGPU lacks: the same graphs on the CPU
+    console.warn(`${backend} failed (${err}); using wasm`);
+    backend = "wasm";
+    sessions = await Promise.all([open(enc, backend), open(dec, backend)]);
+  }
+  state.backend = `${backend}${backend === "wasm" ? `, ${ort.env.wasm.numThreads} thread(s)` : ""}`;
+  state.networks = new Networks(ort, ...sessions);
+  return state.networks;
+}
+
+/** An image file, blob or URL as {data: RGB Float32Array 0-255, width, height}, long side at most maxSize. */
+async function decode(source, maxSize) {
+  const blob = typeof source === "string" ? await (await fetch(source)).blob() : source;
+  const bitmap = await createImageBitmap(blob);
+  const [w, h] = fitSize(bitmap.width, bitmap.height, maxSize);
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const rgb = new Float32Array(w * h * 3);
+  for (let p = 0; p < w * h; p++) {
+    rgb[3 * p] = rgba[4 * p]; rgb[3 * p + 1] = rgba[4 * p + 1]; rgb[3 * p + 2] = rgba[4 * p + 2];
+  }
+  return { data: rgb, width: w, height: h };
+}
+
+async function toBlob(img) {
+  const canvas = new OffscreenCanvas(img.width, img.height);
+  const pixels = new ImageData(img.width, img.height);
+  for (let p = 0; p < img.width * img.height; p++) {
+    for (let c = 0; c < 3; c++) pixels.data[4 * p + c] = Math.round(Math.min(255, Math.max(0, img.data[3 * p + c])));
+    pixels.data[4 * p + 3] = 255;
+  }
+  canvas.getContext("2d").putImageData(pixels, 0, 0);
+  return canvas.convertToBlob({ type: "image/png" });
+}
+
+function choose(kind, source, label) {
+  state[kind] = source;
+  $(`${kind}-preview`).src = typeof source === "string" ? source : URL.createObjectURL(source);
+  $(`${kind}-name`).textContent = label;
+}
+
+async function run() {
+  if (!state.content || !state.style) {
+    $("status").textContent = "Give a photo and a painting first.";
+    return;
+  }
+  $("run").disabled = true;
+  try {
+    $("status").textContent = "Loading the models (once)…";
+    const nets = await networks();
+    $("status").textContent = `Painting on ${state.backend}…`;
+    const size = Number($("size").value);
+    const t0 = performance.now();
+    const [content, style] = await Promise.all([decode(state.content, size), decode(state.style, STYLE_SIZE)]);
+    const out = await stylize(nets, content, style, {
+      alpha: Number($("alpha").value), preserveColor: $("colors").value || null,
+    });
+    const blob = await toBlob(out);
+    const ms = Math.round(performance.now() - t0);
+    const url = URL.createObjectURL(blob);
+    const result = $("result");
+    result.onload = () => { result.dataset.ms = String(ms); };
+    result.src = url;
+    $("download").href = url;
+    $("download").hidden = false;
+    $("status").textContent = `${out.width}×${out.height} in ${(ms / 1000).toFixed(2)} s on ${state.backend}.`;
+  } catch (err) {
+    $("status").textContent = `Could not stylize: ${err.message || err}`;
+  } finally {
+    $("run").disabled = false;
+  }
+}
+
+async function examples() {
+  try {
+    const list = await (await fetch("examples/index.json")).json();
+    for (const kind of ["content", "style"]) {
+      for (const file of list[kind]) {
+        const img = document.createElement("img");
+        img.src = `examples/${file}`;
+        img.alt = img.title = file.split("/").pop();
+        img.onclick = () => choose(kind, img.src, img.alt);
+        $(`${kind}-examples`).append(img);
+      }
+    }
+  } catch {
+    /* a page without examples still works */
+  }
+}
+
+for (const kind of ["content", "style"]) {
+  $(kind).addEventListener("change", (e) => e.target.files[0] && choose(kind, e.target.files[0], e.target.files[0].name));
+  const drop = $(`${kind}-drop`);
+  drop.addEventListener("dragover", (e) => e.preventDefault());
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const file = e.dataTransfer.files[0];
+    if (file) choose(kind, file, file.name);
+  });
+}
+$("alpha").addEventListener("input", () => { $("alpha-value").textContent = $("alpha").value; });
+$("run").addEventListener("click", run);
+examples();
