@@ -2,7 +2,7 @@
 Magenta's arbitrary model) on the same images, in one run on the same machine.
 
     python bench/bench_inference.py            # writes bench/results/inference.json
-    python bench/bench_inference.py --decoder old=weights/training/best_decoder.npz new=weights/decoder.npz
+    python bench/bench_inference.py --decoder old=weights/training_v2/best_decoder.npz new=weights/decoder.npz
                                                # each decoder on each runtime at 512² -> bench/results/inference_decoders.json
 
 Latency: median of 3 runs after a warm-up, model already loaded. "process" is a whole

@@ -1,6 +1,6 @@
 """Refresh the model card's example figures and quality table for the shipped decoder.
 
-    python scripts/model_card_figures.py [--decoder weights/decoder.npz] [--compare weights/training/best_decoder.npz]
+    python scripts/model_card_figures.py [--decoder weights/decoder.npz] [--compare weights/training_v2/best_decoder.npz]
 
 Writes weights/examples_grid.jpg (rows: the demo's example pairs; columns: content, style, α = 1,
 α = 0.6) and prints the Markdown rows of the card's tables: validation (from the committed checkpoints'

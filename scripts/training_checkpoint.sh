@@ -39,7 +39,7 @@ case "${1:-}" in
   save)
     FROM="${2:-$RUN}"
     mkdir -p "$SAVED"
-    cp "$FROM/state.json" "$FROM/log.csv" "$FROM/val.csv" "$FROM/val_full.csv" "$SAVED/"
+    for f in state.json log.csv val.csv val_full.csv; do [ ! -f "$FROM/$f" ] || cp "$FROM/$f" "$SAVED/"; done
     python - "$FROM" "$SAVED" <<'PY'
 import sys
 from pathlib import Path
@@ -48,7 +48,8 @@ from adain.decoder import load_decoder, save_decoder
 from adain.train.plots import plot_losses
 run, saved = Path(sys.argv[1]), Path(sys.argv[2])
 for name in ("ema_decoder.npz", "best_full_decoder.npz"):  # float16: half the bytes, well below a step's change
-    save_decoder(load_decoder(run / name), saved / name, dtype="float16")
+    if (run / name).exists():
+        save_decoder(load_decoder(run / name), saved / name, dtype="float16")
 plot_losses(run)
 grid = Image.open(run / "val_grid.png")
 grid.resize((grid.width * 3 // 4, grid.height * 3 // 4), Image.LANCZOS).save(saved / "val_grid.png", optimize=True)

@@ -53,22 +53,24 @@ def test_tiny_run_learns_checkpoints_and_resumes(folders, tmp_path):
 
 
 def test_the_committed_checkpoint_resumes(folders, tmp_path):
-    """`adain train --resume` on the decoder-v2 checkpoint in weights/training_v2 (as git holds it: no
-    optimizer state) takes one more step and keeps its logs and recipe history. (Histories written as
-    lists by earlier checkpoints load too: test_recipe_changes_mark_where_crop_or_lr_changed.)"""
+    """`adain train --resume` on the decoder-v3 checkpoint in weights/training_v3 as scripts/training_checkpoint.sh
+    restores it (git holds the moving average alone, float16, and no optimizer state: it serves as the raw weights
+    too) takes one more step and keeps its logs and recipe history. (Histories written as lists by earlier
+    checkpoints load too: test_recipe_changes_mark_where_crop_or_lr_changed.)"""
     import json
     import shutil
 
     from adain.resources import WEIGHTS_DIR
     from adain.train.state import TrainState
 
-    saved = WEIGHTS_DIR / "training_v2"
+    saved = WEIGHTS_DIR / "training_v3"
     if not saved.exists():
         pytest.skip("the training checkpoints live in the repository, not in the installed package")
-    run = tmp_path / "v2"
+    run = tmp_path / "v3"
     run.mkdir()
-    for name in ("decoder.npz", "ema_decoder.npz", "state.json", "log.csv", "val.csv"):
+    for name in ("ema_decoder.npz", "state.json", "log.csv", "val.csv"):
         shutil.copy(saved / name, run / name)
+    shutil.copy(saved / "ema_decoder.npz", run / "decoder.npz")
     before = TrainState.load(run)
     recipe = json.loads((saved / "state.json").read_text())["config"]
     trainer = Trainer(config(folders, run, steps=before.step + 1, multilevel=True, width=recipe["width"],
