@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from browser_page import browser_page, serve, site, status, stylize_in_page  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_result  # noqa: E402
 
 EXAMPLES = ROOT / "demo" / "examples"
 CONTENT = EXAMPLES / "content" / "1_astronaut.jpg"  # 512x512
@@ -45,9 +45,7 @@ def main() -> None:
               "first_click_to_result_s": round(first_s, 2), "first_stylization_ms": runs[0],
               "new_style_ms": runs[1:], "new_style_median_s": round(sorted(runs[1:])[len(runs[1:]) // 2] / 1000, 2)}
     print(json.dumps(result, indent=1))
-    out = ROOT / "bench" / "results" / "browser.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out}")
+    save_result("browser.json", result)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from PIL import Image  # noqa: E402
 
-from machine import machine, peak_rss_mib  # noqa: E402
+from machine import machine, peak_rss_mib, save_result  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
 STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
@@ -125,9 +125,7 @@ def main() -> None:
               "memory": {str(n): child_memory(n) for n in (1024, 2048, 4096)},
               "parent_peak_rss_mib": round(peak_rss_mib())}
     print(json.dumps(result, indent=1))
-    out = ROOT / "bench" / "results" / "inference.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out}")
+    save_result("inference.json", result)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
 import time
+from pathlib import Path
 
 
 def machine() -> dict:
@@ -24,6 +26,14 @@ def machine() -> dict:
             "python": platform.python_version(),
             "keras": keras.__version__, "backend": keras.backend.backend(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def save_result(name: str, result: dict) -> Path:
+    """Write a benchmark's result to bench/results/`name` (JSON) and say so."""
+    out = Path(__file__).resolve().parent / "results" / name
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {out}")
+    return out
 
 
 def peak_rss_mib() -> float:

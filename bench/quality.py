@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import numpy as np  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, save_result  # noqa: E402
 
 
 def main() -> None:
@@ -63,9 +63,7 @@ def main() -> None:
         if decoder:
             result["scores"][name]["decoder"] = decoder
         print(name, result["scores"][name], flush=True)
-    out = ROOT / "bench" / "results" / args.out
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out}")
+    save_result(args.out, result)
 
 
 def full_size(args: argparse.Namespace) -> None:
@@ -85,9 +83,7 @@ def full_size(args: argparse.Namespace) -> None:
         row["vs_first"] = {space: {k: round(row[space][k] / first[space][k], 3) for k in row[space]} for space in SPACES}
         result["scores"][name] = row
         print(name, json.dumps(row), flush=True)
-    out = ROOT / "bench" / "results" / args.out
-    out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {out}")
+    out = save_result(args.out, result)
     if args.grid:
         _save_grid([validator.contents[:args.grid], validator.styles[:args.grid], *columns], out.with_suffix(".jpg"))
 
