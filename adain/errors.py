@@ -2,7 +2,21 @@
 
 
 class Cancelled(Exception):
-    """`optimize` was stopped through its `cancel` event (raised within one loss evaluation)."""
+    """`optimize` was stopped through its `cancel` event (raised within one loss evaluation).
+
+    Example (a server stopping a job whose visitor left):
+
+    ```python
+    import threading
+    from adain import Cancelled, optimize
+
+    stop = threading.Event()  # stop.set() from another thread ends the job within one step
+    try:
+        image = optimize("photo.jpg", "painting.jpg", cancel=stop)
+    except Cancelled:
+        image = None
+    ```
+    """
 
 
 # A module that may be missing -> the pyproject extra that installs it (the core install is the ONNX fast path).

@@ -30,7 +30,8 @@ def is_image(x) -> bool:
 
 
 class ImageError(ValueError):
-    """An input image that cannot be used; the message names the file and the problem."""
+    """An input image that cannot be used; the message names the file and the problem (see `load_image`'s
+    example). A ValueError, so callers that validate arguments catch it too."""
 
 
 def _describe(source) -> str:
@@ -117,7 +118,26 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 
 def load_image(source: ImageLike, max_pixels: int = MAX_INPUT_PIXELS) -> Image.Image:
-    """Open a path, encoded bytes, PIL image or array as an RGB PIL image (first frame if animated)."""
+    """Open a path, encoded bytes, PIL image or array as an RGB PIL image (first frame if animated).
+
+    EXIF orientation, transparency (composited on white), palette, greyscale, CMYK and 16-bit images
+    are handled; anything that cannot be used raises `ImageError` naming the input and the problem.
+
+    Args:
+        source: a path (str or Path), encoded bytes (bytes, bytearray), a PIL image, or an HxW / HxWx3 /
+            HxWx4 array (uint8, or float in [0, 1]).
+        max_pixels: refuse larger images before decoding them (decompression bombs).
+
+    Example:
+
+    >>> import numpy as np
+    >>> load_image(np.zeros((20, 30, 3), np.uint8)).size
+    (30, 20)
+    >>> load_image(b"not an image")
+    Traceback (most recent call last):
+    ...
+    adain.image_io.ImageError: the given bytes: not a readable image file
+    """
     if isinstance(source, np.ndarray):
         _check_pixels((source.shape[1], source.shape[0]) if source.ndim >= 2 else (0, 0), max_pixels, "array")
         img = _from_array(source)
