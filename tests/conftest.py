@@ -12,6 +12,14 @@ from PIL import Image
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """A test that trains may leave Keras' global precision policy at mixed_bfloat16 (`--precision auto` on a
+    CPU with bf16): the next test builds its models in float32 again."""
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES
