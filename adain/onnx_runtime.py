@@ -147,6 +147,10 @@ class OnnxGraph:
         self.outputs = [o.name for o in self.session.get_outputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
+    def _run(self, feeds: dict) -> list:
+        """The graph's outputs (in order) for one image's inputs by name."""
+        return self.session.run(None, feeds)
+
     @property
     def levels(self) -> tuple[str, ...]:
         """The encoder layers a decoder graph reads: relu4_1, then its skip levels (from its input names)."""
@@ -157,7 +161,7 @@ class OnnxGraph:
         the one output, or a dict of outputs by name when the graph has several (the encoder's levels)."""
         feeds = {self._input(k): np.asarray(v, np.float32) for k, v in (x.items() if isinstance(x, dict) else [(None, x)])}
         n = len(next(iter(feeds.values())))
-        runs = [self.session.run(None, {k: v[i:i + 1] for k, v in feeds.items()}) for i in range(n)]
+        runs = [self._run({k: v[i:i + 1] for k, v in feeds.items()}) for i in range(n)]
         outs = runs[0] if n == 1 else [np.concatenate([r[j] for r in runs]) for j in range(len(self.outputs))]
         return outs[0] if len(outs) == 1 else dict(zip(self.outputs, outs))
 

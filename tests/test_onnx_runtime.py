@@ -126,3 +126,20 @@ def test_shipped_decoder_graph_is_current():
     from adain.resources import SHIPPED_DECODER
 
     assert OnnxGraph(SHIPPED_DECODER_GRAPH).metadata[SOURCE_KEY] == file_sha1(SHIPPED_DECODER)
+
+
+def test_openvino_runtime_is_the_int8_path_with_the_decoder_on_openvino(content_arr, style_arr):
+    """runtime "openvino" (the shipped decoder graph compiled by OpenVINO, bf16 where the CPU has it): within
+    2/255 of the onnx-int8 runtime's picture, which shares its encoder, and of the float32 OpenVINO decoder."""
+    pytest.importorskip("openvino")
+    from adain.openvino_runtime import OpenVinoGraph
+
+    content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    ov = Stylizer.load(runtime="openvino")
+    assert isinstance(ov.decoder, OpenVinoGraph) and ov.levels == Stylizer.load(runtime="onnx-int8").levels
+    ours = np.asarray(ov.stylize(content, style, max_size=None), np.float32)
+    ref = np.asarray(Stylizer.load(runtime="onnx-int8").stylize(content, style, max_size=None), np.float32)
+    assert ours.shape == ref.shape and ref.std() > 10
+    assert np.abs(ours - ref).mean() <= 2.0
+    ov.decoder = OpenVinoGraph(ov.decoder.path, precision="f32")
+    assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
