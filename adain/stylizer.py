@@ -41,13 +41,9 @@ HUB_CLASS = ("adain.hub_runtime", "HubStylizer")
 
 
 def fastest_runtime() -> str:
-    """The default of `Stylizer.load`, the CLI and the demo: "openvino" where it is installed and the CPU
-    computes bf16 (its decoder 2x faster there, a whole 512² call 15-20 %), else the int8 ONNX path
-    (ONNX Runtime is a dependency), else Keras."""
-    from adain.train.hardware import BF16_FLAGS, cpu_flags
-
-    if importlib.util.find_spec("openvino") and any(f in cpu_flags() for f in BF16_FLAGS):
-        return "openvino"
+    """The default of `Stylizer.load`, the CLI and the demo: the int8 ONNX path when ONNX Runtime is
+    installed (it is a dependency), Keras otherwise. ("openvino" is opt-in: 15-20 % faster per call on a
+    bf16 CPU, but a whole `adain stylize` process peaks at 806 MB against 380 MB.)"""
     return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
 
 
