@@ -35,9 +35,11 @@ def _name(file: str) -> str:
 
 def print_validation_tables() -> None:
     for path in sorted((ROOT / "weights").glob("training*/val*.csv")):
+        val = read_csv(path)
+        if "content_loss" not in val:  # val_full.csv: the 512-px validation (the model card's v3 table)
+            continue
         print(f"\n{path.relative_to(ROOT)}:")
         print("| step | content loss | style loss | total (content + 10·style) |\n| --- | --- | --- | --- |")
-        val = read_csv(path)
         for step, lc, ls, total in zip(val["step"], val["content_loss"], val["style_loss"], val["total_loss"]):
             print(f"| {step:.0f} | {lc:.3f} | {ls:.3f} | {total:.2f} |")
 
