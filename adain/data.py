@@ -38,6 +38,11 @@ def split_holdout(files: list[Path], count: int) -> tuple[list[Path], list[Path]
     return [f for f in files if f not in held], [f for f in ranked[:count]]
 
 
+def held_out(content_dir: str | Path, style_dir: str | Path, count: int) -> tuple[list[Path], list[Path]]:
+    """The held-out contents and styles of two training folders (the validation split training never sees)."""
+    return split_holdout(list_images(content_dir), count)[1], split_holdout(list_images(style_dir), count)[1]
+
+
 def _scaled(img: Image.Image, scale: float, min_side: int, resample) -> Image.Image:
     """`img` resized by `scale`, each side at least `min_side` (so a crop of that size fits)."""
     return img.resize((max(min_side, round(img.width * scale)), max(min_side, round(img.height * scale))), resample)

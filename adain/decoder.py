@@ -17,14 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from adain.vgg_spec import (
-    CONTENT_LAYER,
-    RELU_LAYERS,
-    SKIP_LEVELS,
-    VGG_CHANNELS,
-    decoder_feed,
-    decoder_levels_of,
-)
+from adain.vgg_spec import CONTENT_LAYER, RELU_LAYERS, SKIP_LEVELS, VGG_CHANNELS, decoder_feed, decoder_levels_of
 
 # (output channels of the paper's decoder before width scaling, upsample after this conv?)
 _DECODER_PLAN = (

@@ -10,7 +10,6 @@ are reported and the weights to ship are picked at this scale.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 
 import keras
@@ -96,9 +95,3 @@ class FullSizeValidator:
                           "total_loss": float((c + STYLE_WEIGHT * s) / n)} for space, (c, s) in sums.items()}
         return {**result, "outputs": outputs}
 
-
-def held_out(content_dir: str | Path, style_dir: str | Path, count: int = 8) -> tuple[list[Path], list[Path]]:
-    """The held-out contents and styles of two training folders (the validation split training never sees)."""
-    from adain.data import list_images, split_holdout
-
-    return split_holdout(list_images(content_dir), count)[1], split_holdout(list_images(style_dir), count)[1]

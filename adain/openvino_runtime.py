@@ -29,11 +29,12 @@ class OpenVinoGraph(OnnxGraph):
 
         self.path = Path(path)
         config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_PRECISION_HINT": precision} if precision else {})}
-        model = ov.Core().read_model(str(path))
+        core = ov.Core()
+        model = core.read_model(str(path))
         self.inputs = [i.get_any_name() for i in model.inputs]
         self.outputs = [o.get_any_name() for o in model.outputs]
         self.metadata = {}
-        self.compiled = ov.Core().compile_model(model, "CPU", config)
+        self.compiled = core.compile_model(model, "CPU", config)
         self.request = self.compiled.create_infer_request()
 
     def _run(self, feeds: dict) -> list:

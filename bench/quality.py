@@ -45,12 +45,11 @@ def main() -> None:
     if args.full:
         return full_size(args)
 
-    from adain.data import list_images, split_holdout
+    from adain.data import held_out
     from adain.evaluate import PairScore, score_files, summarize
     from adain.stylizer import RUNTIMES
 
-    contents = split_holdout(list_images(args.content), args.count)[1]
-    styles = split_holdout(list_images(args.style), args.count)[1]
+    contents, styles = held_out(args.content, args.style, args.count)
     pairs = [f"{c}:{s}" for c in contents for s in styles]
     if args.decoder:
         runs = {name: (path, "keras") for name, path in (d.split("=", 1) for d in args.decoder)}
@@ -68,12 +67,13 @@ def main() -> None:
 
 def full_size(args: argparse.Namespace) -> None:
     """--full: decoders compared on whole held-out pairs at 512 px."""
+    from adain.data import held_out
     from adain.decoder import load_decoder
-    from adain.full_size import SPACES, FullSizeValidator, held_out
+    from adain.full_size import FULL_SIZE, SPACES, FullSizeValidator
 
     contents, styles = held_out(args.content, args.style, args.count)
     validator = FullSizeValidator(contents, styles[:args.styles])
-    result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": 512, "scores": {}}
+    result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": FULL_SIZE, "scores": {}}
     first, columns = None, []
     for name, path in (d.split("=", 1) for d in args.decoder):
         scores = validator.score(load_decoder(path), keep=args.grid)

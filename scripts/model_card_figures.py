@@ -46,11 +46,10 @@ def print_validation_tables() -> None:
 
 def compare_grid(old: Path, new: Path | None, content_dir: str, style_dir: str) -> None:
     """weights/compare_grid.jpg: held-out pairs stylized by two decoders, side by side at full size."""
-    from adain.data import list_images, split_holdout
+    from adain.data import held_out
     from adain.image_io import load_image
 
-    contents = split_holdout(list_images(content_dir), 8)[1]
-    styles = split_holdout(list_images(style_dir), 8)[1]
+    contents, styles = held_out(content_dir, style_dir, 8)
     before, after = Stylizer.load(old, runtime="keras"), Stylizer.load(new, runtime="keras")
     side = COMPARE_SIZE
     grid = Image.new("RGB", (4 * side, len(COMPARE_PAIRS) * side), "white")

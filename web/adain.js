@@ -128,7 +128,9 @@ export class Networks {
     this.decoder = decoder;
   }
 
-  async encode(img) { // img sides are multiples of STRIDE
+  async encode(img) { // reflect-padded to a multiple of STRIDE first (AdainStylizer.encode)
+    const bottom = (STRIDE - img.height % STRIDE) % STRIDE, right = (STRIDE - img.width % STRIDE) % STRIDE;
+    if (bottom || right) img = reflectPad(img, 3, 0, bottom, 0, right);
     const input = new this.ort.Tensor("float32", img.data, [1, img.height, img.width, 3]);
     const out = await this.encoder.run({ [this.encoder.inputNames[0]]: input });
     const feats = {};
@@ -151,10 +153,9 @@ export class Networks {
     return { data: t.data, height: t.dims[1], width: t.dims[2] };
   }
 
-  /** {level: stats} of a style image (as AdainStylizer._encode_style: stride-padded, no border). */
+  /** {level: stats} of a style image (as AdainStylizer._encode_style: no border). */
   async styleStats(style) {
-    const padded = reflectPad(style, 3, 0, (STRIDE - style.height % STRIDE) % STRIDE, 0, (STRIDE - style.width % STRIDE) % STRIDE);
-    const feats = await this.encode(padded);
+    const feats = await this.encode(style);
     const stats = {};
     for (const level of LEVELS) stats[level] = channelStats(feats[level].data, feats[level].channels);
     return stats;
@@ -164,10 +165,7 @@ export class Networks {
   async render(content, stats, alpha) {
     const { width: w, height: h } = content;
     const p = Math.min(BORDER_PAD, h - 1, w - 1);
-    const bordered = reflectPad(content, 3, p, p, p, p);
-    const H = bordered.height, W = bordered.width;
-    const padded = reflectPad(bordered, 3, 0, (STRIDE - H % STRIDE) % STRIDE, 0, (STRIDE - W % STRIDE) % STRIDE);
-    const feats = await this.encode(padded);
+    const feats = await this.encode(reflectPad(content, 3, p, p, p, p));
     for (const level of LEVELS) adainInPlace(feats[level].data, feats[level].channels, stats[level], alpha);
     const image = await this.decode(feats);
     const out = new Float32Array(w * h * 3);

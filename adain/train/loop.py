@@ -16,33 +16,14 @@ from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
 from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, load_decoder, save_decoder
 from adain.encoder import build_encoder
-from adain.evaluate import (
-    decoder_losses,
-    encode_pairs,
-    evaluate_grid,
-    rotate,
-    summarize,
-    targets_of,
-)
-from adain.full_size import FullSizeValidator
+from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
+from adain.full_size import SPACES, FullSizeValidator
 from adain.image_io import load_image
 from adain.train.config import TrainConfig
 from adain.train.hardware import auto_precision, use_xla
-from adain.train.logs import (
-    FULL_VAL_COLUMNS,
-    STEP_COLUMNS,
-    VAL_COLUMNS,
-    RunLog,
-    improvement,
-)
+from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
-from adain.train.state import (
-    Segment,
-    TrainState,
-    has_checkpoint,
-    load_optimizer,
-    save_optimizer,
-)
+from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
 from adain.vgg_spec import STYLE_LAYERS
 
 
@@ -193,7 +174,7 @@ class Trainer:
         """Score the shipped weights on whole held-out pairs at 512 px (`adain.full_size`); keep them
         as best_full_decoder.npz when their raw-feature total is the best so far."""
         scores = self.full_validator.score(self.shipped, self.encoder)
-        row = {f"{space}_{k}": v for space in ("raw", "normalised") for k, v in scores[space].items()}
+        row = {f"{space}_{k}": v for space in SPACES for k, v in scores[space].items()}
         self.full_log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), **row})
         if row["raw_total_loss"] < self.state.best_full_val:
             self.state.best_full_val = row["raw_total_loss"]
@@ -209,7 +190,7 @@ class Trainer:
             full = self.validate_full_size()
             bar.write(f"step {self.state.step}: at 512 px " + "; ".join(
                 f"{space} content {full[space]['content_loss']:.4g} style {full[space]['style_loss']:.4g}"
-                for space in ("raw", "normalised")))
+                for space in SPACES))
         window_gain = improvement(self.val_log.path, cfg.plateau_hours) if cfg.plateau_hours else None
         bar.write(f"step {self.state.step}: validation {val}"
                   + (f"; {window_gain:.1%} better than {cfg.plateau_hours:g} h before" if window_gain is not None else ""))
