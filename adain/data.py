@@ -7,8 +7,11 @@ have seen without the interruption. Unreadable files are skipped and counted, ne
 from __future__ import annotations
 
 import hashlib
-import queue
+import itertools
+import os
 import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -79,14 +82,16 @@ def random_crop(img: Image.Image, size: int, rng: np.random.Generator, sharp: bo
 
 
 class CropSampler:
-    """Random crops from a list of files, batch by step number, prefetched on a background thread."""
+    """Random crops from a list of files, batch by step number, prefetched by a pool of threads
+    (`workers` batches decode at once: a GPU step outruns one thread's JPEG decoding)."""
 
     def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4,
-                 sharp: bool = False, augment: bool = False):
+                 sharp: bool = False, augment: bool = False, workers: int | None = None):
         self.files, self.crop, self.batch, self.seed = files, crop, batch, seed
         self.sharp, self.augment = sharp, augment
         self.skipped: set[Path] = set()
-        self.prefetch = prefetch
+        self.workers = workers or max(1, min(prefetch, (os.cpu_count() or 1) // 2))
+        self.prefetch = max(prefetch, self.workers)
         self._lock = threading.Lock()
 
     def _load(self, rng: np.random.Generator) -> np.ndarray:
@@ -107,26 +112,14 @@ class CropSampler:
         return np.stack([self._load(rng) for _ in range(self.batch)])
 
     def iterate(self, start_step: int, stride: int = 1):
-        """Yield batches for start_step, start_step+stride, ... with a producer thread ahead of the consumer."""
-        stop = threading.Event()
-        batches: queue.Queue = queue.Queue(maxsize=self.prefetch)  # one per iteration, never shared
-
-        def produce():
-            step = start_step
-            while not stop.is_set():
-                item = self.batch_at(step)
-                while not stop.is_set():
-                    try:
-                        batches.put(item, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                step += stride
-
-        thread = threading.Thread(target=produce, daemon=True)
-        thread.start()
-        try:
-            while True:
-                yield batches.get()
-        finally:
-            stop.set()
+        """Yield batches for start_step, start_step+stride, ... in order, `prefetch` of them ahead."""
+        steps = itertools.count(start_step, stride)
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="crops") as pool:
+            pending = deque(pool.submit(self.batch_at, next(steps)) for _ in range(self.prefetch))
+            try:
+                while True:
+                    yield pending.popleft().result()
+                    pending.append(pool.submit(self.batch_at, next(steps)))
+            finally:
+                for future in pending:
+                    future.cancel()

@@ -2,16 +2,20 @@
 fixed number of minutes, from the committed checkpoint.
 
     python scripts/gpu_train.py pack data_subset                 # here: ≤ 40 MB of training images
-    python scripts/gpu_train.py train data_subset $OUT --minutes 9 --backend torch   # there
+    python scripts/gpu_train.py train data_subset run --minutes 9 --backend torch --set batch=16   # there
+    python scripts/gpu_train.py bundle run $OUT                   # there: ≤ 8 files the device tool brings back
+    python scripts/gpu_train.py unbundle BUNDLE runs/gpu          # here, then training_checkpoint.sh save runs/gpu
 
 `pack` re-encodes a training subset at training size (short side `--side`, JPEG) with its SOURCES.csv
 rows, and copies the held-out images byte for byte, so the packed folders hold out exactly the files
 the full ones do (`adain.data.split_holdout` ranks names by hash) and validation figures compare.
-`train` copies the checkpoint (default weights/training_v3: the recipe is its state.json's config) into
-the output folder, trains until `--minutes` of wall time are nearly spent, then validates (256² crops
-and whole pairs at 512 px) and writes the checkpoint, best weights, logs, loss curve and grid there.
-Run again with the same folder, it resumes. Bring the folder back and copy it over the committed
-checkpoint (scripts/training_checkpoint.sh save-from FOLDER).
+`train` copies the checkpoint (default weights/training_v3: the recipe is its state.json's config, with
+`--set KEY=VALUE` changes, which the run's state.json then records) into the output folder, trains until
+`--minutes` of wall time are nearly spent, then validates (256² crops and whole pairs at 512 px) and
+writes the checkpoint, best weights, logs, loss curve and grid there; past the wall-clock budget it
+stops with a checkpoint whatever it is doing (SIGTERM to itself). Run again with the same folder, it
+resumes. `bundle` packs the folder into the few files a device machine may send back; `unbundle`
+restores it here; `scripts/training_checkpoint.sh save FOLDER` then makes it the committed checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import sys
+import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +39,9 @@ SHARED = ROOT.parent / "shared" / "train_data"
 CHECKPOINT_FILES = ("decoder.npz", "ema_decoder.npz", "best_decoder.npz", "best_full_decoder.npz", "state.json",
                     "log.csv", "val.csv", "val_full.csv")
 FINISH_MINUTES = 1.5  # kept for the last validations and the checkpoint after the time budget's steps
+STOP_MINUTES = 0.5  # before the wall-clock budget ends: SIGTERM, so the checkpoint is written in time
+BUNDLE_WEIGHTS = ("decoder.npz", "ema_decoder.npz", "best_decoder.npz", "best_full_decoder.npz", "optimizer.npz")
+BUNDLE_REST = "run.tar"  # every other file of the run folder (state, logs, figures): small
 CONTENT_SHARE = 0.6  # of the byte budget, held-out contents included; the styles get the rest
 
 
@@ -97,26 +107,82 @@ def train(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from adain.train import TrainConfig, Trainer
 
+    if args.backend == "torch":
+        import torch
+
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its convolution algorithms once
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if not (out / "state.json").exists():
         for name in CHECKPOINT_FILES:
             if (Path(args.checkpoint) / name).exists():
                 shutil.copyfile(Path(args.checkpoint) / name, out / name)
+        if not (out / "decoder.npz").exists():  # a committed checkpoint keeps only the moving average
+            shutil.copyfile(out / "ema_decoder.npz", out / "decoder.npz")
     recipe = json.loads((out / "state.json").read_text())["config"]
-    config = TrainConfig(**{**recipe, "content_dir": str(Path(args.data) / "content"),
+    config = TrainConfig(**{**recipe, **_settings(args.set), "content_dir": str(Path(args.data) / "content"),
                             "style_dir": str(Path(args.data) / "style"), "out_dir": str(out),
                             "encoder_weights": "shipped", "checkpoint_minutes": args.checkpoint_minutes,
                             **({"steps": args.steps} if args.steps else {})})
     trainer = Trainer(config, resume=True)
-    # Step time left once start-up is paid and the last validations and checkpoint are provided for.
+    # Step time left once start-up is paid and the last validations and checkpoint are provided for;
+    # validations don't count as step time, so a timer also stops the run at the wall-clock budget.
     config.minutes = max(0.05, args.minutes - FINISH_MINUTES - (time.monotonic() - started) / 60)
+    stop = threading.Timer(max(1.0, (args.minutes - STOP_MINUTES) * 60 - (time.monotonic() - started)),
+                           os.kill, (os.getpid(), signal.SIGTERM))
+    stop.daemon = True
+    stop.start()
     state = trainer.fit()
+    stop.cancel()
     import keras
 
     print(json.dumps({"backend": keras.backend.backend(), "precision": trainer.precision, "step": state.step,
-                      "best_val": state.best_val, "best_full_val": state.best_full_val,
-                      "wall_minutes": round((time.monotonic() - started) / 60, 2)}))
+                      "best_val": state.best_val, "best_full_val": state.best_full_val, "batch": config.batch,
+                      "lr": config.lr, "wall_minutes": round((time.monotonic() - started) / 60, 2)}))
+
+
+def _settings(pairs: list[str]) -> dict:
+    """`KEY=VALUE` recipe changes as TrainConfig fields (values parsed as JSON where they parse: 16, 1e-4, true)."""
+    from dataclasses import fields
+
+    from adain.train import TrainConfig
+
+    known = {f.name for f in fields(TrainConfig)}
+    settings = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in known:
+            raise SystemExit(f"--set takes KEY=VALUE with KEY one of {sorted(known)}, got {pair!r}")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+def bundle(args: argparse.Namespace) -> None:
+    """The run folder as the weight files (each under the device tool's 16 MiB) and one tar of the rest."""
+    run, out = Path(args.run), Path(args.dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(out / BUNDLE_REST, "w") as tar:
+        for path in sorted(run.iterdir()):
+            if path.name in BUNDLE_WEIGHTS:
+                shutil.copyfile(path, out / path.name)
+            elif path.is_file() and not path.name.startswith("tmp."):
+                tar.add(path, arcname=path.name)
+    print(f"bundled {run} into {out}: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(out.iterdir())))
+
+
+def unbundle(args: argparse.Namespace) -> None:
+    """Rebuild a run folder from `bundle`'s files."""
+    src, run = Path(args.dir), Path(args.run)
+    run.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLE_WEIGHTS:
+        if (src / name).exists():
+            shutil.copyfile(src / name, run / name)
+    with tarfile.open(src / BUNDLE_REST) as tar:
+        tar.extractall(run, filter="data")
+    print(f"unbundled {src} into {run}")
 
 
 def main() -> None:
@@ -129,7 +195,7 @@ def main() -> None:
     p.add_argument("--side", type=int, default=288, help="short side of re-encoded training images")
     p.add_argument("--quality", type=int, default=88, help="JPEG quality")
     p.add_argument("--val-count", type=int, default=8, help="held-out images of each folder (as training's)")
-    p.set_defaults(run=pack)
+    p.set_defaults(func=pack)
     p = sub.add_parser("train", help="resume the committed checkpoint for a time budget")
     p.add_argument("data", help="a folder written by pack")
     p.add_argument("out", help="run folder: the checkpoint is copied here first, results are written here")
@@ -138,9 +204,19 @@ def main() -> None:
     p.add_argument("--checkpoint", default=str(ROOT / "weights" / "training_v3"))
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--steps", type=int, help="stop at this total step instead (tests)")
-    p.set_defaults(run=train)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change the recipe (a TrainConfig field), e.g. --set batch=16 --set lr=1e-4")
+    p.set_defaults(func=train)
+    p = sub.add_parser("bundle", help="a run folder as the few files a device machine sends back")
+    p.add_argument("run")
+    p.add_argument("dir")
+    p.set_defaults(func=bundle)
+    p = sub.add_parser("unbundle", help="a run folder from bundle's files")
+    p.add_argument("dir")
+    p.add_argument("run")
+    p.set_defaults(func=unbundle)
     args = parser.parse_args()
-    args.run(args)
+    args.func(args)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,12 @@ def test_data_order_is_a_function_of_step(folders):
     c = CropSampler(files, 16, 2, seed=3).batch_at(6)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+    # Loaded by a pool of threads, the batches still come in step order.
+    sampler = CropSampler(files, 16, 2, seed=3, workers=3)
+    batches = sampler.iterate(4, stride=2)
+    for step in (4, 6, 8, 10, 12):
+        np.testing.assert_array_equal(next(batches), sampler.batch_at(step))
+    batches.close()
 
 
 def test_holdout_is_disjoint_and_stable(folders):
