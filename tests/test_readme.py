@@ -59,7 +59,8 @@ def test_command_line_section_runs(readme_files):
     assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
 
 
-@pytest.mark.parametrize("module", ["adain.pipeline", "adain.train.config", "adain.decoder", "adain.image_io"])
+@pytest.mark.parametrize("module", ["adain.pipeline", "adain.train.config", "adain.train.schedule", "adain.decoder",
+                                    "adain.image_io"])
 def test_docstring_examples(module):
     import doctest
     import importlib

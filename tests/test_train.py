@@ -1,5 +1,7 @@
 """Decoder training: a tiny run lowers the loss, checkpoints, resumes exactly, skips bad files."""
 
+import shutil
+
 import keras
 import numpy as np
 import pytest
@@ -27,7 +29,8 @@ def folders(tmp_path_factory):
 
 
 def config(folders, out, steps, **kw):
-    defaults = dict(batch=2, crop=32, width=0.1, val_count=2, val_size=32, val_every=3, checkpoint_minutes=0.0, lr=1e-3)
+    defaults = dict(batch=2, crop=32, width=0.1, val_count=2, val_size=32, val_every=3, checkpoint_minutes=0.0, lr=1e-3,
+                    warmup=0)
     return TrainConfig(str(folders[0]), str(folders[1]), str(out), steps=steps, **{**defaults, **kw})
 
 
@@ -124,6 +127,24 @@ def test_reused_encodings_resume_mid_group_exactly(folders, tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="reuse"):
         Trainer(config(folders, tmp_path / "bad", steps=1, reuse=3))
+
+
+def test_adam_restarting_from_zero_moments_ramps_the_lr_up(folders, tmp_path):
+    """A resume without the optimizer's state (a committed checkpoint) first moves each weight by at most
+    lr / warmup: Adam's first update is about ±lr on every weight whatever its gradient."""
+    from adain.decoder import load_decoder
+    from adain.train.state import OPTIMIZER_FILE
+
+    run = tmp_path / "warm"
+    Trainer(config(folders, run, steps=2)).fit()
+    (run / OPTIMIZER_FILE).unlink()
+    before = [v.numpy() for v in load_decoder(run / "decoder.npz").trainable_variables]
+    for warmup, bounds in ((10, (0.5e-4, 1.01e-4)), (0, (0.5e-3, 1.01e-3))):
+        shutil.copytree(run, tmp_path / f"w{warmup}")
+        Trainer(config(folders, tmp_path / f"w{warmup}", steps=3, warmup=warmup), resume=True).fit()
+        after = [v.numpy() for v in load_decoder(tmp_path / f"w{warmup}" / "decoder.npz").trainable_variables]
+        biggest = max(float(np.abs(a - b).max()) for a, b in zip(after, before))
+        assert bounds[0] < biggest < bounds[1], (warmup, biggest)
 
 
 def test_data_order_is_a_function_of_step(folders):

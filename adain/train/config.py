@@ -42,6 +42,8 @@ class TrainConfig:
     style_weight: float = option(STYLE_WEIGHT, "λ: total loss = content + λ·style")
     lr: float = option(1e-4, "Adam's learning rate")
     lr_decay: float = option(5e-5, "lr / (1 + decay · step), as in the reference implementation")
+    warmup: int = option(200, "steps of a linear lr ramp whenever Adam's moments start from zero (a new run, or a "
+                         "resume without the optimizer's state, as from a committed checkpoint)")
     width: float = option(0.5, "decoder width multiplier, 1 = the paper's decoder")
     multilevel: bool = option(False, "decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
     identity: int = option(0, "pairs per batch whose style is the content itself, trained to give it back")

@@ -23,6 +23,7 @@ from adain.train.config import TrainConfig
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
+from adain.train.schedule import WarmInverseTimeDecay
 from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
 from adain.vgg_spec import STYLE_LAYERS
 
@@ -98,15 +99,17 @@ class Trainer:
 
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         self.decoder, self.ema = self._build_decoders(resuming)
-        schedule = keras.optimizers.schedules.InverseTimeDecay(config.lr, decay_steps=1, decay_rate=config.lr_decay)
-        self.optimizer = keras.optimizers.Adam(schedule)
+        self.schedule = WarmInverseTimeDecay(config.lr, config.lr_decay)
+        self.optimizer = keras.optimizers.Adam(self.schedule)
         self.optimizer.build(self.decoder.trainable_variables)
         if resuming:
             self.state = TrainState.load(self.run)
             for log in (self.log, self.val_log, self.full_log):
                 log.truncate(self.state.step)
         if not (resuming and load_optimizer(self.optimizer, self.run)):
-            self.optimizer.iterations.assign(self.state.step)  # Adam moments restart; the lr schedule does not
+            # Adam's moments start from zero here: the lr ramps up from this step; its decay goes on.
+            self.optimizer.iterations.assign(self.state.step)
+            self.schedule.start, self.schedule.warmup = self.state.step, config.warmup
         self._encode_fn = autodiff.compile_fn(self._encode, jit=self.xla)
         self._step_fn = autodiff.compile_fn(self._train_step, jit=self.xla)
         self.state.history.append(Segment(self.state.step, self.state.elapsed_s, config.crop, config.batch,
