@@ -30,8 +30,17 @@ def is_image(x) -> bool:
 
 
 class ImageError(ValueError):
-    """An input image that cannot be used; the message names the file and the problem (see `load_image`'s
-    example). A ValueError, so callers that validate arguments catch it too."""
+    """An input image that cannot be used; the message names the file and the problem. A ValueError, so
+    callers that validate arguments catch it too.
+
+    Example:
+
+    >>> try:
+    ...     load_image(b"not an image")
+    ... except ImageError as e:
+    ...     print(e)
+    the given bytes: not a readable image file
+    """
 
 
 def _describe(source) -> str:
