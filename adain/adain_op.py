@@ -68,6 +68,14 @@ def adain_affine(content_mean, content_std, style_mean, style_std):
     return scale, style_mean - content_mean * scale
 
 
+def mixed_statistics(stats: list, weights) -> tuple:
+    """One (mean, std) whose AdaIN is the `weights`-mixture of the AdaINs with each of `stats`' (mean, std):
+    AdaIN is linear in the style's mean and std, so a mixture of styles is one style (the one-pass graph
+    takes it)."""
+    return (sum(w * mean for w, (mean, _) in zip(weights, stats)),
+            sum(w * std for w, (_, std) in zip(weights, stats)))
+
+
 def adain(content, style_mean, style_std, eps: float = EPS):
     """Normalise `content` per channel, then give it the style's per-channel mean and std."""
     content = _ops(content).cast(content, "float32")

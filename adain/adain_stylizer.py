@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from adain.adain_op import adain_affine, channel_stats
+from adain.adain_op import adain_affine, channel_stats, mixed_statistics
 from adain.defaults import STYLE_SIZE
 from adain.image_io import ImageLike, load_image
 from adain.pipeline import image_array
@@ -70,6 +70,12 @@ class AdainStylizer(Stylizer):
     def _image(self, t: dict) -> np.ndarray:
         """The decoder's NHWC RGB 0-255 image (not clipped) for target features t ({layer: features})."""
 
+    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
+        """The decoder's (1, H, W, 3) image for a (1, H, W, 3) RGB 0-255 image whose sides are multiples
+        of 8 and one style's {layer: (mean, std)}, in one call of a graph holding encoder, AdaIN and
+        decoder, where the runtime has one (the shipped onnx-int8); None where it has not."""
+        return None
+
     # ---- features -------------------------------------------------------------------------
     def encode(self, images, tile: int | None = None) -> dict:
         """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (reflect-padded
@@ -78,10 +84,7 @@ class AdainStylizer(Stylizer):
         tile: compute one HxWx3 image in tiles of this many pixels (same result, bounded memory).
         """
         images = np.asarray(images, np.float32)
-        if images.ndim == 3:
-            images = images[None]
-        h, w = images.shape[1:3]
-        images = np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
+        images = _pad_to_stride(images if images.ndim == 4 else images[None])
         if tile:
             run = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
             return {k: v[None] for k, v in tiled_map(run, images[0], tile, _ENCODER_HALO, align=STRIDE).items()}
@@ -134,6 +137,13 @@ class AdainStylizer(Stylizer):
         if masks is not None:
             masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
         tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
+        if masks is None and tile is None:  # several styles mix into one (mean, std): maybe one graph call
+            stats = [s if isinstance(s, dict) else self._encode_style(s) for s in styles]
+            weights = mix or [1.0 / len(stats)] * len(stats)
+            mixed = {k: mixed_statistics([st[k] for st in stats], weights) for k in self.levels}
+            image = self._one_pass(_pad_to_stride(padded[None].astype(np.float32)), mixed, alpha)
+            if image is not None:
+                return image[0, p:p + h, p:p + w]
         t = self.target_features(padded, styles, alpha, mix, masks, tile)
         return self.decode(t, h + 2 * p, w + 2 * p, tile)[0, p:p + h, p:p + w]
 
@@ -164,6 +174,13 @@ class AdainStylizer(Stylizer):
             else:
                 t[level] = alpha * _masked_adain(fc, level_stats, masks) + (1.0 - alpha) * fc
         return t
+
+
+def _pad_to_stride(images: np.ndarray) -> np.ndarray:
+    """An NHWC batch reflected at its bottom and right to sides that are multiples of STRIDE (so every
+    pixel has features); the decoder's output is cropped back."""
+    h, w = images.shape[1:3]
+    return np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
 
 
 def _masked_adain(fc: np.ndarray, stats: list, masks: Sequence[ImageLike]) -> np.ndarray:

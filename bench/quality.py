@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--styles", type=int, help="score only the first this many held-out styles (--full)")
     parser.add_argument("--grid", type=int, default=0, metavar="N",
                         help="--full: also write bench/results/<out>.jpg, N aligned pairs (rows) by decoder (columns)")
+    parser.add_argument("--style-sizes", type=int, nargs="+", metavar="PX",
+                        help="--full: score each decoder with the styles encoded at each of these long sides (rows NAME@PX)")
     args = parser.parse_args()
     if args.full:
         return full_size(args)
@@ -69,16 +71,19 @@ def full_size(args: argparse.Namespace) -> None:
     """--full: decoders compared on whole held-out pairs at 512 px."""
     from adain.data import held_out
     from adain.decoder import load_decoder
+    from adain.defaults import STYLE_SIZE
     from adain.full_size import FULL_SIZE, SPACES, FullSizeValidator
 
     contents, styles = held_out(args.content, args.style, args.count)
     validator = FullSizeValidator(contents, styles[:args.styles])
     result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": FULL_SIZE, "scores": {}}
     first, columns = None, []
-    for name, path in (d.split("=", 1) for d in args.decoder):
-        scores = validator.score(load_decoder(path), keep=args.grid)
+    runs = [(name if size is None else f"{name}@{size}", path, size)
+            for name, path in (d.split("=", 1) for d in args.decoder) for size in (args.style_sizes or [None])]
+    for name, path, style_size in runs:
+        scores = validator.score(load_decoder(path), keep=args.grid, style_size=style_size)
         columns.append(scores["outputs"])
-        row = {"decoder": path, **{space: scores[space] for space in SPACES}}
+        row = {"decoder": path, "style_size": style_size or STYLE_SIZE, **{space: scores[space] for space in SPACES}}
         first = first or row
         row["vs_first"] = {space: {k: round(row[space][k] / first[space][k], 3) for k in row[space]} for space in SPACES}
         result["scores"][name] = row

@@ -128,6 +128,30 @@ def test_shipped_decoder_graph_is_current():
     assert OnnxGraph(SHIPPED_DECODER_GRAPH).metadata[SOURCE_KEY] == file_sha1(SHIPPED_DECODER)
 
 
+def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
+    """The shipped onnx-int8 stylizer runs encoder, AdaIN and decoder as one graph (stylize_int8.onnx, its
+    weights read from the two shipped graphs): a cached style costs one graph call, and the picture is
+    the two-graph path's (numpy AdaIN between the graphs) within rounding, for two styles mixed and α."""
+    from adain.onnx_runtime import ONE_PASS_GRAPH, PARTS_KEY, OnnxGraph, one_pass_parts
+
+    assert OnnxGraph(ONE_PASS_GRAPH).metadata[PARTS_KEY] == one_pass_parts()  # else: scripts/export_onnx_graphs.py
+    s = Stylizer.load(runtime="onnx-int8")
+    assert s.one_pass is not None
+    content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    styles, kw = [style, style[::-1, ::-1]], dict(weights=[0.3, 0.7], alpha=0.8, max_size=None)
+    s.stylize(content, styles, **kw)  # the styles are now cached
+    calls = []
+    for name in ("encoder", "decoder", "one_pass"):
+        graph = getattr(s, name)
+        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    one = np.asarray(s.stylize(content, styles, **kw), np.float32)
+    assert calls == ["one_pass"]
+    s.one_pass = None
+    two = np.asarray(s.stylize(content, styles, **kw), np.float32)
+    assert calls[1:] == ["encoder", "decoder"] and two.std() > 10
+    assert np.abs(one - two).mean() <= 0.1 and np.abs(one - two).max() <= 2
+
+
 def test_openvino_runtime_is_the_int8_path_with_the_decoder_on_openvino(content_arr, style_arr):
     """runtime "openvino" (the shipped decoder graph compiled by OpenVINO, bf16 where the CPU has it): within
     2/255 of the onnx-int8 runtime's picture, which shares its encoder, and of the float32 OpenVINO decoder."""
