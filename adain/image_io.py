@@ -189,3 +189,20 @@ def to_array(img: Image.Image, size: tuple[int, int] | None = None) -> np.ndarra
 def to_pil(arr) -> Image.Image:
     """float HxWx3 in 0-255 -> PIL RGB (clipped and rounded)."""
     return Image.fromarray(np.clip(np.asarray(arr, np.float32) + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def image_grid(rows, cell: int, gap: int = 0) -> Image.Image:
+    """Rows of images (PIL images or HxWx3 arrays in 0-255) as one RGB picture on white: each scaled to
+    fit a `cell`-pixel square, aspect kept, centred in it; `gap` pixels between cells.
+
+    >>> image_grid([[np.zeros((4, 8, 3)), Image.new("RGB", (2, 2))]], cell=16, gap=2).size
+    (34, 16)
+    """
+    columns = max(len(row) for row in rows)
+    grid = Image.new("RGB", (columns * (cell + gap) - gap, len(rows) * (cell + gap) - gap), "white")
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            img = ImageOps.contain(img.convert("RGB") if isinstance(img, Image.Image) else to_pil(img),
+                                   (cell, cell), Image.LANCZOS)
+            grid.paste(img, (c * (cell + gap) + (cell - img.width) // 2, r * (cell + gap) + (cell - img.height) // 2))
+    return grid

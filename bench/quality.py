@@ -25,7 +25,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-import numpy as np  # noqa: E402
 from machine import machine, save_result  # noqa: E402
 
 
@@ -90,28 +89,11 @@ def full_size(args: argparse.Namespace) -> None:
         print(name, json.dumps(row), flush=True)
     out = save_result(args.out, result)
     if args.grid:
-        _save_grid([validator.contents[:args.grid], validator.styles[:args.grid], *columns], out.with_suffix(".jpg"))
+        from adain.image_io import image_grid
 
-
-def _save_grid(columns: list, path: Path, height: int = 256) -> None:
-    """Images in a grid, one column per list, each scaled to `height` px high (JPEG, full colour)."""
-    from PIL import Image
-
-    rows = []
-    for images in zip(*columns):
-        tiles = [Image.fromarray(np.clip(np.asarray(im) + 0.5, 0, 255).astype(np.uint8)) for im in images]
-        tiles = [t.resize((round(t.width * height / t.height), height), Image.LANCZOS) for t in tiles]
-        row = Image.new("RGB", (sum(t.width for t in tiles) + 4 * len(tiles), height), "white")
-        x = 0
-        for t in tiles:
-            row.paste(t, (x, 0))
-            x += t.width + 4
-        rows.append(row)
-    grid = Image.new("RGB", (max(r.width for r in rows), (height + 4) * len(rows)), "white")
-    for i, r in enumerate(rows):
-        grid.paste(r, (0, i * (height + 4)))
-    grid.save(path, quality=88)
-    print(f"wrote {path}")
+        rows = zip(validator.contents[:args.grid], validator.styles[:args.grid], *columns)
+        image_grid(list(rows), 256, gap=4).save(out.with_suffix(".jpg"), quality=88)
+        print(f"wrote {out.with_suffix('.jpg')}")
 
 
 if __name__ == "__main__":

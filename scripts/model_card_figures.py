@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from adain.evaluate import score_files
+from adain.image_io import image_grid
 from adain.stylizer import Stylizer
 from adain.train.logs import read_csv
 
@@ -51,16 +52,11 @@ def compare_grid(old: Path, new: Path | None, content_dir: str, style_dir: str) 
 
     contents, styles = held_out(content_dir, style_dir, 8)
     before, after = Stylizer.load(old, runtime="keras"), Stylizer.load(new, runtime="keras")
-    side = COMPARE_SIZE
-    grid = Image.new("RGB", (4 * side, len(COMPARE_PAIRS) * side), "white")
-    for r, (ci, si) in enumerate(COMPARE_PAIRS):
+    rows = []
+    for ci, si in COMPARE_PAIRS:
         c, s = load_image(contents[ci]), load_image(styles[si])
-        cells = [c, s] + [st.stylize(c, s, max_size=side) for st in (before, after)]
-        for col, img in enumerate(cells):
-            img = img.convert("RGB")
-            img.thumbnail((side, side), Image.LANCZOS)
-            grid.paste(img, (col * side + (side - img.width) // 2, r * side + (side - img.height) // 2))
-    grid.save(ROOT / "weights" / "compare_grid.jpg", quality=90)
+        rows.append([c, s] + [st.stylize(c, s, max_size=COMPARE_SIZE) for st in (before, after)])
+    image_grid(rows, COMPARE_SIZE).save(ROOT / "weights" / "compare_grid.jpg", quality=90)
 
 
 def main() -> None:
@@ -74,15 +70,11 @@ def main() -> None:
         compare_grid(args.compare, args.decoder, args.content, args.style)
 
     stylizer = Stylizer.load(args.decoder, runtime="keras")
-    grid = Image.new("RGB", (4 * THUMB, len(PAIRS) * THUMB), "white")
-    for r, (content, style) in enumerate(PAIRS):
+    rows = []
+    for content, style in PAIRS:
         c, s = EXAMPLES / "content" / content, EXAMPLES / "styles" / style
-        cells = [Image.open(c), Image.open(s)] + [stylizer.stylize(c, s, alpha=a, max_size=384) for a in (1.0, 0.6)]
-        for col, img in enumerate(cells):
-            img = img.convert("RGB")
-            img.thumbnail((THUMB, THUMB), Image.LANCZOS)
-            grid.paste(img, (col * THUMB + (THUMB - img.width) // 2, r * THUMB + (THUMB - img.height) // 2))
-    grid.save(ROOT / "weights" / "examples_grid.jpg", quality=88)
+        rows.append([Image.open(c), Image.open(s)] + [stylizer.stylize(c, s, alpha=a, max_size=384) for a in (1.0, 0.6)])
+    image_grid(rows, THUMB).save(ROOT / "weights" / "examples_grid.jpg", quality=88)
 
     print_validation_tables()
     print("\nQuality:")

@@ -5,20 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from adain.image_io import to_pil
+from adain.image_io import image_grid
 from adain.train.logs import gain, read_csv
 from adain.train.state import Segment, TrainState, has_checkpoint
 
 
 def save_grid(contents: np.ndarray, styles: np.ndarray, outputs: np.ndarray, path: Path, thumb: int = 128) -> None:
     """Rows of content | style | output thumbnails, saved as PNG."""
-    grid = Image.new("RGB", (3 * thumb, len(outputs) * thumb), "white")
-    for r, triple in enumerate(zip(contents, styles, outputs)):
-        for c, arr in enumerate(triple):
-            grid.paste(to_pil(arr).resize((thumb, thumb), Image.LANCZOS), (c * thumb, r * thumb))
-    grid.save(path)
+    image_grid(list(zip(contents, styles, outputs)), thumb).save(path)
 
 
 def recipe_changes(history: list[Segment]) -> list[tuple[int, float, str]]:
