@@ -107,7 +107,7 @@ def train(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     from adain.train import TrainConfig, Trainer
 
-    if args.backend == "torch":
+    if os.environ["KERAS_BACKEND"] == "torch":  # the backend in force: KERAS_BACKEND wins over --backend
         import torch
 
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its convolution algorithms once
