@@ -42,10 +42,10 @@ def adain_graph(levels: tuple[str, ...], opset: int, ir_version: int) -> onnx.Mo
     full-size temporary. It runs channels-first: ONNX Runtime's reductions over the NHWC spatial axes
     took a quarter of the call, and the transposes meet the encoder's and the decoder's own."""
     nodes, inputs, outputs = [], [helper.make_tensor_value_info(ONE_PASS_ALPHA, TensorProto.FLOAT, [1])], []
-    consts = [helper.make_tensor("one", TensorProto.FLOAT, [], [1.0]), helper.make_tensor("eps", TensorProto.FLOAT, [], [EPS]),
-              helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
-              helper.make_tensor("flat", TensorProto.INT64, [1], [-1]), helper.make_tensor("hw_start", TensorProto.INT64, [1], [2]),
-              helper.make_tensor("hw_end", TensorProto.INT64, [1], [4])]
+    consts = [helper.make_tensor(name, TensorProto.FLOAT, [], [value])
+              for name, value in (("one", 1.0), ("eps", EPS), ("zero", 0.0))]
+    consts += [helper.make_tensor(name, TensorProto.INT64, [1], [value])
+               for name, value in (("flat", -1), ("hw_start", 2), ("hw_end", 4))]
     nodes.append(helper.make_node("Sub", ["one", ONE_PASS_ALPHA], ["keep"]))
     for lvl in levels:
         f, m, s = f"content_{lvl}", style_input("mean", lvl), style_input("std", lvl)
