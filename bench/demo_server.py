@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -33,9 +34,9 @@ def demo_server(env: dict | None = None, start_timeout: float = 180, log: Path |
                               cwd=Path(app).parent)
     try:
         deadline = time.time() + start_timeout
-        while True:
+        while True:  # ready when the page mounted last answers: Gradio accepts connections before that
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/browser/", timeout=5).close()
                 break
             except OSError:
                 if time.time() > deadline or server.poll() is not None:
