@@ -137,14 +137,12 @@ class AdainStylizer(Stylizer):
         if masks is not None:
             masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
         tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
-        if masks is None and tile is None:  # several styles mix into one (mean, std): maybe one graph call
-            stats = [s if isinstance(s, dict) else self._encode_style(s) for s in styles]
-            weights = mix or [1.0 / len(stats)] * len(stats)
-            mixed = {k: mixed_statistics([st[k] for st in stats], weights) for k in self.levels}
-            image = self._one_pass(_pad_to_stride(padded[None].astype(np.float32)), mixed, alpha)
+        stats = self._statistics(styles)
+        if masks is None and tile is None:  # maybe one graph call
+            image = self._one_pass(_pad_to_stride(np.asarray(padded, np.float32)[None]), _mixture(stats, mix), alpha)
             if image is not None:
                 return image[0, p:p + h, p:p + w]
-        t = self.target_features(padded, styles, alpha, mix, masks, tile)
+        t = self.target_features(padded, stats, alpha, mix, masks, tile)
         return self.decode(t, h + 2 * p, w + 2 * p, tile)[0, p:p + h, p:p + w]
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
@@ -157,23 +155,30 @@ class AdainStylizer(Stylizer):
         content: an RGB 0-255 array; styles: RGB 0-255 arrays, or dicts from `style_statistics`
         (so a style is encoded once for many frames).
         """
-        stats = [s if isinstance(s, dict) else self._encode_style(s) for s in styles]
-        mix = mix or [1.0 / len(stats)] * len(stats)
+        stats = self._statistics(styles)
+        mixed = _mixture(stats, mix) if masks is None else None
         t = {}
         for level, fc in self.encode(content, tile).items():
-            level_stats = [st[level] for st in stats]
-            if masks is None:  # α·Σ w·AdaIN + (1 − α)·content is one per-channel affine map of the content
-                c_stats = channel_stats(fc)
-                maps = [adain_affine(*c_stats, *st) for st in level_stats]
-                scale = sum(w * a for w, (a, _) in zip(mix, maps))
-                shift = sum(w * b for w, (_, b) in zip(mix, maps))
+            if masks is None:  # α·AdaIN to the mixed statistics + (1 − α)·content: one per-channel affine map
+                scale, shift = adain_affine(*channel_stats(fc), *mixed[level])
                 fc = np.require(fc, np.float32, "W")  # the encoder's arrays are this call's own: map them in place
                 fc *= alpha * scale + (1.0 - alpha)  # (relu1_1 of a 512² photo is 85 MB: no temporaries)
                 fc += alpha * shift
                 t[level] = fc
             else:
-                t[level] = alpha * _masked_adain(fc, level_stats, masks) + (1.0 - alpha) * fc
+                t[level] = alpha * _masked_adain(fc, [st[level] for st in stats], masks) + (1.0 - alpha) * fc
         return t
+
+    def _statistics(self, styles: list) -> list[dict]:
+        """Each style's {layer: (mean, std)}: given (from `style_statistics`) or encoded (and cached)."""
+        return [s if isinstance(s, dict) else self._encode_style(s) for s in styles]
+
+
+def _mixture(stats: list[dict], mix: Sequence[float] | None) -> dict:
+    """The one {layer: (mean, std)} whose AdaIN is the `mix`-weighted mixture of the styles' (equal
+    weights by default)."""
+    weights = mix or [1.0 / len(stats)] * len(stats)
+    return {k: mixed_statistics([st[k] for st in stats], weights) for k in stats[0]}
 
 
 def _pad_to_stride(images: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -128,6 +129,8 @@ class OnnxStylizer(AdainStylizer):
             stylization without masks or tiles; the two graphs serve styles, masks and tiles.
     """
 
+    uses_one_pass: ClassVar[bool] = True  # a subclass whose decoder runs elsewhere (OpenVINO) does not load it
+
     def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None):
         super().__init__(decoder.levels)
         if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
@@ -148,10 +151,12 @@ class OnnxStylizer(AdainStylizer):
 
             graph = OnnxGraph(cached_graph(load_decoder(decoder), DECODER_FILE))
         if int8:
-            one_pass = shipped and ONE_PASS_GRAPH.exists() and OnnxGraph(ONE_PASS_GRAPH)
-            if one_pass and one_pass.metadata.get(PARTS_KEY) != one_pass_parts():
-                one_pass = None  # made from other graphs than these: stale (scripts/export_onnx_graphs.py)
-            return cls(OnnxGraph(INT8_ENCODER), graph, one_pass or None)
+            one_pass = None
+            if cls.uses_one_pass and shipped and ONE_PASS_GRAPH.exists():
+                one_pass = OnnxGraph(ONE_PASS_GRAPH)
+                if one_pass.metadata.get(PARTS_KEY) != one_pass_parts():
+                    one_pass = None  # made from other graphs than these: stale (scripts/export_onnx_graphs.py)
+            return cls(OnnxGraph(INT8_ENCODER), graph, one_pass)
         from adain.encoder import build_encoder
 
         return cls(OnnxGraph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)

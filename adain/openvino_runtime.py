@@ -48,8 +48,11 @@ class OpenVinoStylizer(OnnxStylizer):
     Example: `Stylizer.load(runtime="openvino")` (`pip install 'adain[openvino]'`).
     """
 
+    uses_one_pass = False  # its decoder runs on OpenVINO, not in ONNX Runtime's one-pass graph
+
     @classmethod
     def load(cls, decoder: str | Path, encoder_weights: str | Path = "shipped") -> "OpenVinoStylizer":
         """The onnx-int8 stylizer's graphs for `decoder` (see `OnnxStylizer.load`), its decoder compiled by OpenVINO."""
-        graphs = OnnxStylizer.load(decoder, int8=True, encoder_weights=encoder_weights)
-        return cls(graphs.encoder, OpenVinoGraph(graphs.decoder.path))
+        stylizer = super().load(decoder, int8=True, encoder_weights=encoder_weights)
+        stylizer.decoder = OpenVinoGraph(stylizer.decoder.path)
+        return stylizer

@@ -10,7 +10,7 @@ then exports its own copy).
 stylize_int8.onnx: the one-pass graph of runtime "onnx-int8": the int8 encoder, AdaIN at every level
 (the content's statistics, the style's given ones, α) and the decoder, so a stylization with a cached
 style is one graph call and no feature map leaves ONNX Runtime. It holds only the graph: its weights
-are read from the two files above (ONNX external data at their byte offsets), so it costs ~30 kB,
+are read from the two files above (ONNX external data at their byte offsets), so it costs ~90 KiB,
 not another 8 MB; it is tagged with the SHA-1 of both, and the runtime ignores it when they changed.
 """
 

@@ -4,7 +4,7 @@ Adam's moments start from zero.
 Adam's first steps with fresh moments move every weight by about the learning rate whatever its
 gradient's size. Resuming decoder v3 (step 923) without its optimizer state at lr 1e-4 on the GPU, the
 second step's loss was 106 against 17 (style 6.8 against 0.95) and the 256² validation took about
-1,000 steps to get back (weights/MODEL_CARD.md, "Decoder v4"); a warm-up over a few hundred steps
+1,000 steps to get back (weights/MODEL_CARD.md, "The GPU run"); a warm-up over a few hundred steps
 lets the moments fill first.
 """
 
