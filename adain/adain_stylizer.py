@@ -76,6 +76,12 @@ class AdainStylizer(Stylizer):
         decoder, where the runtime has one (the shipped onnx-int8); None where it has not."""
         return None
 
+    def _style_graph(self, image: np.ndarray) -> dict | None:
+        """{layer: (mean, std)} of a (1, H, W, 3) RGB 0-255 image whose sides are multiples of 8, from one
+        call of a graph that computes them inside the runtime (the shipped onnx-int8 has one); None
+        where the runtime has none."""
+        return None
+
     # ---- features -------------------------------------------------------------------------
     def encode(self, images, tile: int | None = None) -> dict:
         """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (reflect-padded
@@ -110,7 +116,8 @@ class AdainStylizer(Stylizer):
             if key in self._style_cache:
                 self._style_cache.move_to_end(key)
                 return self._style_cache[key]
-        stats = {k: channel_stats(v) for k, v in self.encode(style).items()}
+        image = _pad_to_stride(np.asarray(style, np.float32)[None])
+        stats = self._style_graph(image) or {k: channel_stats(v) for k, v in self._features(image).items()}
         with self._style_lock:
             self._style_cache[key] = stats
             if len(self._style_cache) > STYLE_CACHE_SIZE:

@@ -37,7 +37,8 @@ SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weig
 # The one-pass graph (int8 encoder, AdaIN, decoder; its weights read from the two files above), its feeds and output.
 ONE_PASS_GRAPH = WEIGHTS_DIR / "stylize_int8.onnx"
 ONE_PASS_IMAGE, ONE_PASS_ALPHA, ONE_PASS_OUTPUT = "image", "alpha", "stylized"
-PARTS_KEY = "parts_sha1"  # its metadata: the SHA-1s of the files holding its weights
+STYLE_GRAPH = WEIGHTS_DIR / "style_int8.onnx"  # the int8 encoder and the style's statistics: input image, outputs style_input()
+PARTS_KEY = "parts_sha1"  # their metadata: the SHA-1s of the files holding their weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
 
@@ -126,17 +127,20 @@ class OnnxStylizer(AdainStylizer):
         encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
         decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
         one_pass: the graph of encoder, AdaIN and decoder in one (stylize_int8.onnx), used for every
-            stylization without masks or tiles; the two graphs serve styles, masks and tiles.
+            stylization without masks or tiles; the two graphs serve masks and tiles.
+        style_graph: the encoder with the style's statistics as its outputs (style_int8.onnx), used to
+            encode every style; else the encoder graph and numpy.
     """
 
     uses_one_pass: ClassVar[bool] = True  # a subclass whose decoder runs elsewhere (OpenVINO) does not load it
 
-    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None):
+    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
+                 style_graph: OnnxGraph | None = None):
         super().__init__(decoder.levels)
         if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
             raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
                              "re-make it with scripts/quantize_encoder.py --multilevel")
-        self.encoder, self.decoder, self.one_pass = encoder, decoder, one_pass
+        self.encoder, self.decoder, self.one_pass, self.style_graph = encoder, decoder, one_pass, style_graph
 
     @classmethod
     def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
@@ -151,12 +155,8 @@ class OnnxStylizer(AdainStylizer):
 
             graph = OnnxGraph(cached_graph(load_decoder(decoder), DECODER_FILE))
         if int8:
-            one_pass = None
-            if cls.uses_one_pass and shipped and ONE_PASS_GRAPH.exists():
-                one_pass = OnnxGraph(ONE_PASS_GRAPH)
-                if one_pass.metadata.get(PARTS_KEY) != one_pass_parts():
-                    one_pass = None  # made from other graphs than these: stale (scripts/export_onnx_graphs.py)
-            return cls(OnnxGraph(INT8_ENCODER), graph, one_pass)
+            parts = one_pass_parts() if shipped and cls.uses_one_pass else None
+            return cls(OnnxGraph(INT8_ENCODER), graph, _current(ONE_PASS_GRAPH, parts), _current(STYLE_GRAPH, parts))
         from adain.encoder import build_encoder
 
         return cls(OnnxGraph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
@@ -169,6 +169,12 @@ class OnnxStylizer(AdainStylizer):
     def _image(self, t: dict) -> np.ndarray:
         return self.decoder(decoder_feed(self.levels, t))
 
+    def _style_graph(self, image: np.ndarray) -> dict | None:
+        if self.style_graph is None:
+            return None
+        out = dict(zip(self.style_graph.outputs, self.style_graph._run({self.style_graph.inputs[0]: image})))
+        return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
+
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
         if self.one_pass is None:
             return None
@@ -177,6 +183,15 @@ class OnnxStylizer(AdainStylizer):
             for kind, value in zip(("mean", "std"), stats[level]):
                 feeds[style_input(kind, level)] = np.asarray(value, np.float32).reshape(-1)
         return self.one_pass._run(feeds)[0]
+
+
+def _current(path: Path, parts: str | None) -> OnnxGraph | None:
+    """The shipped graph at `path` if it was made from the graphs whose SHA-1s are `parts` (None: don't
+    load it); None when it is absent or stale (scripts/export_onnx_graphs.py remakes it)."""
+    if parts is None or not path.exists():
+        return None
+    graph = OnnxGraph(path)
+    return graph if graph.metadata.get(PARTS_KEY) == parts else None
 
 
 class OnnxGraph:

@@ -152,6 +152,29 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     assert np.abs(one - two).mean() <= 0.1 and np.abs(one - two).max() <= 2
 
 
+def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr):
+    """A new style is one call of style_int8.onnx (the int8 encoder with the per-channel statistics as its
+    outputs): equal to the encoder graph's features reduced in numpy, and a stylization with a new style
+    is two graph calls, no feature map copied out."""
+    from adain.adain_op import channel_stats
+    from adain.adain_stylizer import _pad_to_stride
+
+    s = Stylizer.load(runtime="onnx-int8")
+    assert s.style_graph is not None
+    image = _pad_to_stride(style_arr.astype(np.float32)[None])
+    ours, ref = s._style_graph(image), {k: channel_stats(v) for k, v in s._features(image).items()}
+    for level in s.levels:
+        for got, want in zip(ours[level], ref[level]):
+            assert got.shape == want.shape == (1, 1, 1, want.shape[-1])
+            np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)  # float32 sums in another order
+    calls = []
+    for name in ("encoder", "decoder", "one_pass", "style_graph"):
+        graph = getattr(s, name)
+        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    s.stylize(content_arr.astype(np.uint8), style_arr.astype(np.uint8), max_size=None)
+    assert calls == ["style_graph", "one_pass"]
+
+
 def test_openvino_runtime_is_the_int8_path_with_the_decoder_on_openvino(content_arr, style_arr):
     """runtime "openvino" (the shipped decoder graph compiled by OpenVINO, bf16 where the CPU has it): within
     2/255 of the onnx-int8 runtime's picture, which shares its encoder, and of the float32 OpenVINO decoder."""
