@@ -28,6 +28,7 @@ from typing import ClassVar
 import numpy as np
 
 from adain.adain_stylizer import AdainStylizer
+from adain.memory import arenas_shrink
 from adain.resources import WEIGHTS_DIR
 from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 
@@ -92,16 +93,25 @@ def cached_graph(model, name: str) -> Path:
 
 
 def session(path: str | Path):
-    """An ONNX Runtime CPU session with all graph optimisations (on all cores)."""
+    """An ONNX Runtime CPU session with all graph optimisations (on all cores) and its memory arena: a call
+    reuses its own buffers instead of faulting fresh pages in (the one-pass graph, 2-vCPU Zen 4: 576²
+    0.51-0.55 s against 0.59-0.91 s without, 1088² 1.8-2.0 s against 3.2 s). The arena keeps the largest
+    call's memory (576²: 544 MiB peak, 1088²: 1.4 GiB); a process that called
+    `adain.memory.map_large_blocks` (the CLI, the demo) has it shrunk after every call (`OnnxGraph._run`)."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # No memory arena: it keeps the largest buffers it ever needed. A whole `adain stylize` at 512² with the
-    # one-pass graph (2-vCPU Zen 4): 1.99 s and 307 MiB without, 1.25 s and 476 MiB with it. Without it a
-    # session that first ran a smaller image is slow on a bigger one (1024² after 512²: 4.5 s against
-    # 2.3 s): its memory pattern is planned for the first shapes and the rest faults its pages in.
-    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _run_options():
+    """Run options: the arena's free memory returned after the call where `adain.memory.arenas_shrink()`."""
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    if arenas_shrink():
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def file_sha1(path: str | Path) -> str:
@@ -207,7 +217,7 @@ class OnnxGraph:
 
     def _run(self, feeds: dict) -> list:
         """The graph's outputs (in order) for one image's inputs by name."""
-        return self.session.run(None, feeds)
+        return self.session.run(None, feeds, _run_options())
 
     @property
     def levels(self) -> tuple[str, ...]:
