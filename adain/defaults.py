@@ -24,6 +24,7 @@ STYLE_SIZE = 512  # long side a style is encoded at (its brush-stroke scale), as
 # ---- one-pass stylization --------------------------------------------------------------------
 ALPHA = 1.0  # style strength: 0 gives back the content, 1 full style
 EVAL_SIZE = 256  # `adain evaluate`: centre-crop side of both images (the training crops' size)
+OPENVINO_CACHE_MB = 256  # runtime "openvino": its graphs compiled per image shape kept on disk (~9 MB a 512² photo)
 
 
 # ---- the classic mode ------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def summarize(scores: Sequence[PairScore], style_weight: float = STYLE_WEIGHT) -
     return {"content_loss": lc, "style_loss": ls, "total_loss": lc + style_weight * ls}
 
 
-def score_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str = "keras") -> list[dict]:
+def score_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str | None = "keras") -> list[dict]:
     """Scores for `CONTENT:STYLE` path pairs: losses of what a user gets (the stylizer's 8-bit output,
     on the given runtime) against the float AdaIN targets, and two baselines (the content image
     itself as output, for style loss; the style image as output, for content loss).
@@ -127,7 +127,7 @@ def score_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, 
         pairs: "content.jpg:style.jpg" strings.
         decoder_path: a decoder .npz; None for the shipped one.
         size: both images are centre-cropped to size x size.
-        runtime: the stylizer's runtime (`adain.stylizer.RUNTIMES`).
+        runtime: the stylizer's runtime (`adain.stylizer.RUNTIMES`); None: `fastest_runtime()`.
 
     Example: `score_files(["photo.jpg:painting.jpg"], runtime="onnx-int8")[0]["style_loss"]`.
     """
@@ -155,7 +155,7 @@ def score_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, 
     return rows
 
 
-def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str = "keras") -> list[str]:
+def evaluate_files(pairs: Sequence[str], decoder_path=None, size: int = EVAL_SIZE, runtime: str | None = "keras") -> list[str]:
     """Report lines of `score_files` (same arguments), one per pair and a mean: what `adain evaluate` prints.
 
     Example: `print("\n".join(evaluate_files(["photo.jpg:painting.jpg"])))`.

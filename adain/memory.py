@@ -35,7 +35,7 @@ def map_large_blocks() -> None:
 
 
 def arenas_shrink() -> bool:
-    """Whether ONNX Runtime should return its arena's free memory after every call (map_large_blocks)."""
+    """Whether ONNX Runtime and OpenVINO should hand their working memory back after every call (map_large_blocks)."""
     return _bounded
 
 

@@ -130,80 +130,6 @@ def one_pass_parts() -> str:
     return f"{file_sha1(INT8_ENCODER)} {file_sha1(SHIPPED_DECODER_GRAPH)}"
 
 
-class OnnxStylizer(AdainStylizer):
-    """`Stylizer` whose encoder and decoder are ONNX Runtime sessions (no TensorFlow, no Keras).
-
-    Args:
-        encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
-        decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
-        one_pass: the graph of encoder, AdaIN and decoder in one (stylize_int8.onnx), used for every
-            stylization without masks or tiles; the two graphs serve masks and tiles.
-        style_graph: the encoder with the style's statistics as its outputs (style_int8.onnx), used to
-            encode every style; else the encoder graph and numpy.
-    """
-
-    uses_one_pass: ClassVar[bool] = True  # a subclass whose decoder runs elsewhere (OpenVINO) does not load it
-
-    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
-                 style_graph: OnnxGraph | None = None):
-        super().__init__(decoder.levels)
-        if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
-            raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
-                             "re-make it with scripts/quantize_encoder.py --multilevel")
-        self.encoder, self.decoder, self.one_pass, self.style_graph = encoder, decoder, one_pass, style_graph
-
-    @classmethod
-    def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
-        """The graphs for the decoder weights at `decoder`: shipped ones where they match, else exported
-        through Keras (once, then cached). int8: the shipped int8 VGG encoder (shipped weights only)."""
-        if int8 and encoder_weights != "shipped":
-            raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
-        graph = OnnxGraph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
-        shipped = graph is not None and graph.metadata.get(SOURCE_KEY) == file_sha1(decoder)
-        if not shipped:
-            from adain.decoder import load_decoder
-
-            graph = OnnxGraph(cached_graph(load_decoder(decoder), DECODER_FILE))
-        if int8:
-            parts = one_pass_parts() if shipped and cls.uses_one_pass else None
-            return cls(OnnxGraph(INT8_ENCODER), graph, _current(ONE_PASS_GRAPH, parts), _current(STYLE_GRAPH, parts))
-        from adain.encoder import build_encoder
-
-        return cls(OnnxGraph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
-
-    def _features(self, images: np.ndarray) -> dict:
-        out = self.encoder(images)
-        feats = out if isinstance(out, dict) else {CONTENT_LAYER: out}
-        return {k: feats[k] for k in self.levels}
-
-    def _image(self, t: dict) -> np.ndarray:
-        return self.decoder(decoder_feed(self.levels, t))
-
-    def _style_graph(self, image: np.ndarray) -> dict | None:
-        if self.style_graph is None:
-            return None
-        out = dict(zip(self.style_graph.outputs, self.style_graph._run({self.style_graph.inputs[0]: image})))
-        return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
-
-    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
-        if self.one_pass is None:
-            return None
-        feeds = {ONE_PASS_IMAGE: image, ONE_PASS_ALPHA: np.array([alpha], np.float32)}
-        for level in self.levels:
-            for kind, value in zip(("mean", "std"), stats[level]):
-                feeds[style_input(kind, level)] = np.asarray(value, np.float32).reshape(-1)
-        return self.one_pass._run(feeds)[0]
-
-
-def _current(path: Path, parts: str | None) -> OnnxGraph | None:
-    """The shipped graph at `path` if it was made from the graphs whose SHA-1s are `parts` (None: don't
-    load it); None when it is absent or stale (scripts/export_onnx_graphs.py remakes it)."""
-    if parts is None or not path.exists():
-        return None
-    graph = OnnxGraph(path)
-    return graph if graph.metadata.get(PARTS_KEY) == parts else None
-
-
 class OnnxGraph:
     """Calls an ONNX session like a Keras model on NHWC float32 batches (one image at a time, as the
     graphs were exported with batch 1)."""
@@ -238,3 +164,77 @@ class OnnxGraph:
         if key is None:
             return self.inputs[0]
         return next(name for name in self.inputs if name == key or name.endswith(f"_{key}"))
+
+
+class OnnxStylizer(AdainStylizer):
+    """`Stylizer` whose encoder and decoder are ONNX Runtime sessions (no TensorFlow, no Keras).
+
+    Args:
+        encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
+        decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
+        one_pass: the graph of encoder, AdaIN and decoder in one (stylize_int8.onnx), used for every
+            stylization without masks or tiles; the two graphs serve masks and tiles.
+        style_graph: the encoder with the style's statistics as its outputs (style_int8.onnx), used to
+            encode every style; else the encoder graph and numpy.
+    """
+
+    graph: ClassVar[type[OnnxGraph]] = OnnxGraph  # what runs a graph file: OnnxGraph (ONNX Runtime), OpenVinoGraph (OpenVINO)
+
+    def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
+                 style_graph: OnnxGraph | None = None):
+        super().__init__(decoder.levels)
+        if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
+            raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
+                             "re-make it with scripts/quantize_encoder.py --multilevel")
+        self.encoder, self.decoder, self.one_pass, self.style_graph = encoder, decoder, one_pass, style_graph
+
+    @classmethod
+    def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
+        """The graphs for the decoder weights at `decoder`: shipped ones where they match, else exported
+        through Keras (once, then cached). int8: the shipped int8 VGG encoder (shipped weights only)."""
+        if int8 and encoder_weights != "shipped":
+            raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
+        graph = cls.graph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
+        shipped = graph is not None and graph.metadata.get(SOURCE_KEY) == file_sha1(decoder)
+        if not shipped:
+            from adain.decoder import load_decoder
+
+            graph = cls.graph(cached_graph(load_decoder(decoder), DECODER_FILE))
+        if int8:
+            parts = one_pass_parts() if shipped else None
+            return cls(cls.graph(INT8_ENCODER), graph, cls._current(ONE_PASS_GRAPH, parts), cls._current(STYLE_GRAPH, parts))
+        from adain.encoder import build_encoder
+
+        return cls(cls.graph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
+
+    @classmethod
+    def _current(cls, path: Path, parts: str | None) -> OnnxGraph | None:
+        """The shipped graph at `path` if it was made from the graphs whose SHA-1s are `parts` (None: don't
+        load it); None when it is absent or stale (scripts/export_onnx_graphs.py remakes it)."""
+        if parts is None or not path.exists():
+            return None
+        graph = cls.graph(path)
+        return graph if graph.metadata.get(PARTS_KEY) == parts else None
+
+    def _features(self, images: np.ndarray) -> dict:
+        out = self.encoder(images)
+        feats = out if isinstance(out, dict) else {CONTENT_LAYER: out}
+        return {k: feats[k] for k in self.levels}
+
+    def _image(self, t: dict) -> np.ndarray:
+        return self.decoder(decoder_feed(self.levels, t))
+
+    def _style_graph(self, image: np.ndarray) -> dict | None:
+        if self.style_graph is None:
+            return None
+        out = dict(zip(self.style_graph.outputs, self.style_graph._run({self.style_graph.inputs[0]: image})))
+        return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
+
+    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
+        if self.one_pass is None:
+            return None
+        feeds = {ONE_PASS_IMAGE: image, ONE_PASS_ALPHA: np.array([alpha], np.float32)}
+        for level in self.levels:
+            for kind, value in zip(("mean", "std"), stats[level]):
+                feeds[style_input(kind, level)] = np.asarray(value, np.float32).reshape(-1)
+        return self.one_pass._run(feeds)[0]

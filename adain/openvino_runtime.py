@@ -1,58 +1,104 @@
-"""The decoder graph on OpenVINO: its CPU plugin computes in bfloat16 where the CPU has AVX-512 BF16 or
-AMX (float32 elsewhere), which ONNX Runtime's default CPU kernels do not.
+"""The shipped ONNX graphs on OpenVINO: its CPU plugin runs the int8 encoder on the CPU's int8 units (AMX,
+VNNI) and everything else in bfloat16 where the CPU has AMX or AVX-512 BF16 (float32 elsewhere), which ONNX
+Runtime's CPU kernels do not.
 
-Measured on a 2-vCPU Zen 4 EPYC (AVX-512 BF16, no AMX), the shipped graphs on a 576² bordered 512² content:
-the decoder 0.225 s in bf16 against ONNX Runtime's 0.452 s (float32 in OpenVINO: 0.458 s; its output
-0.45/255 from ONNX Runtime's in mean absolute difference), while the int8 encoder stays faster on ONNX
-Runtime (0.24 s against 0.34 s): runtime "openvino" is the int8 encoder on ONNX Runtime and the decoder
-here. `pip install 'adain[openvino]'`.
+Measured on a 2-vCPU Xeon with AMX, 576² bordered 512² content, the shipped graphs: one pass (int8 encoder,
+AdaIN, decoder) 0.095 s against ONNX Runtime's 0.345 s, the style graph 0.075 s against 0.178 s; on 8
+held-out pairs at 512 px 2.00/255 from Keras against onnx-int8's 1.97/255 (README, "Runtimes").
+`pip install 'adain[openvino]'`.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-from adain.onnx_runtime import OnnxGraph, OnnxStylizer
+from adain.defaults import OPENVINO_CACHE_MB
+from adain.memory import arenas_shrink
+from adain.onnx_runtime import OnnxGraph, OnnxStylizer, cache_dir
+
+
+@cache
+def _core():
+    """One OpenVINO core per process, which keeps compiled graphs under $ADAIN_CACHE/openvino (`_prune`
+    bounds it): a process that meets a graph and shape again loads it in about half the compile time."""
+    import openvino as ov
+
+    core = ov.Core()
+    core.set_property({"CACHE_DIR": str(cache_dir() / "openvino")})
+    return core
+
+
+def _prune(folder: Path, limit_mb: float = OPENVINO_CACHE_MB) -> None:
+    """Delete the oldest compiled graphs under `folder` until the rest fit in `limit_mb`."""
+    blobs = sorted(folder.glob("*.blob"), key=lambda p: p.stat().st_mtime, reverse=True)
+    total = 0
+    for blob in blobs:
+        total += blob.stat().st_size
+        if total > limit_mb * 2**20:
+            blob.unlink(missing_ok=True)
 
 
 class OpenVinoGraph(OnnxGraph):
-    """An ONNX graph compiled by OpenVINO for the CPU, called like `OnnxGraph` (names, levels, outputs).
+    """An ONNX graph compiled by OpenVINO for the CPU, called like `OnnxGraph` (names, levels, metadata, outputs).
+
+    Compiled on its first call; with `static_shapes` compiled again for each new input shape (the last one
+    is kept): OpenVINO then plans the graph's memory ahead, which on a Xeon with AMX made the one-pass
+    graph at 576² 0.075 s against 0.10 s and its working memory 130 MB against 285 MB, for a compile
+    (0.1-0.2 s) per new shape.
 
     Args:
         path: the .onnx file.
         precision: OpenVINO's inference precision ("bf16", "f32"); None lets the plugin choose (bf16
             where the CPU has it).
+        static_shapes: compile for each input shape instead of once for any.
     """
 
-    def __init__(self, path: str | Path, precision: str | None = None):
-        import openvino as ov
+    def __init__(self, path: str | Path, precision: str | None = None, static_shapes: bool = False):
+        self.path, self.precision, self.static_shapes = Path(path), precision, static_shapes
+        self.model = _core().read_model(str(path))
+        self.inputs = [i.get_any_name() for i in self.model.inputs]
+        self.outputs = [o.get_any_name() for o in self.model.outputs]
+        info = self.model.get_rt_info()
+        self.metadata = {k: v.astype(str) for k, v in info["framework"].items()} if "framework" in info else {}
+        self._shape, self._compiled, self._request = (), None, None
 
-        self.path = Path(path)
-        config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_PRECISION_HINT": precision} if precision else {})}
-        core = ov.Core()
-        model = core.read_model(str(path))
-        self.inputs = [i.get_any_name() for i in model.inputs]
-        self.outputs = [o.get_any_name() for o in model.outputs]
-        self.metadata = {}
-        self.compiled = core.compile_model(model, "CPU", config)
-        self.request = self.compiled.create_infer_request()
+    def _compile(self, shape: tuple | None) -> None:
+        if shape is not None:
+            self.model.reshape({self.inputs[0]: list(shape)})
+        hints = {"INFERENCE_PRECISION_HINT": self.precision} if self.precision else {}
+        self._compiled = _core().compile_model(self.model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **hints})
+        self._request, self._shape = self._compiled.create_infer_request(), shape
+        _prune(cache_dir() / "openvino")
 
     def _run(self, feeds: dict) -> list:
-        results = self.request.infer(feeds)
-        return [results[out] for out in self.compiled.outputs]
+        """The outputs (copies) for one image's inputs by name; where `adain.memory.arenas_shrink()` (the
+        CLI, the demo) the graph's working memory is handed back after the call (as ONNX Runtime's arena)."""
+        shape = feeds[self.inputs[0]].shape if self.static_shapes else None
+        if self._compiled is None or shape != self._shape:
+            self._compile(shape)
+        results = self._request.infer(feeds)
+        outputs = [results[out] for out in self._compiled.outputs]
+        if arenas_shrink():
+            self._compiled.release_memory()
+        return outputs
 
 
 class OpenVinoStylizer(OnnxStylizer):
-    """`Stylizer` of runtime "openvino": the int8 encoder on ONNX Runtime, the decoder graph on OpenVINO.
+    """`Stylizer` of runtime "openvino": the onnx-int8 runtime's graphs (the one-pass and the style graph
+    included) compiled by OpenVINO.
 
     Example: `Stylizer.load(runtime="openvino")` (`pip install 'adain[openvino]'`).
     """
 
-    uses_one_pass = False  # its decoder runs on OpenVINO, not in ONNX Runtime's one-pass graph
+    graph = OpenVinoGraph
 
     @classmethod
     def load(cls, decoder: str | Path, encoder_weights: str | Path = "shipped") -> "OpenVinoStylizer":
-        """The onnx-int8 stylizer's graphs for `decoder` (see `OnnxStylizer.load`), its decoder compiled by OpenVINO."""
+        """The onnx-int8 stylizer's graphs for `decoder` (see `OnnxStylizer.load`), compiled by OpenVINO: the
+        one-pass and style graphs for each image shape, the encoder and decoder (tiles, masks) for any."""
         stylizer = super().load(decoder, int8=True, encoder_weights=encoder_weights)
-        stylizer.decoder = OpenVinoGraph(stylizer.decoder.path)
+        for graph in (stylizer.one_pass, stylizer.style_graph):
+            if graph is not None:
+                graph.static_shapes = True
         return stylizer

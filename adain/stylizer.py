@@ -41,9 +41,19 @@ HUB_CLASS = ("adain.hub_runtime", "HubStylizer")
 
 
 def fastest_runtime() -> str:
-    """The default of `Stylizer.load`, the CLI and the demo: the int8 ONNX path when ONNX Runtime is
-    installed (it is a dependency), Keras otherwise. ("openvino" is opt-in: 15-20 % faster per call on a
-    bf16 CPU, but a whole `adain stylize` process peaks at 806 MB against 380 MB.)"""
+    """The default of `Stylizer.load`, the CLI and the demo (one rule): "openvino" where OpenVINO is
+    installed and its CPU plugin computes in bfloat16 (AMX or AVX-512 BF16: 3.6x ONNX Runtime's one-pass
+    time on a Xeon with AMX), else "onnx-int8" where ONNX Runtime is installed (a dependency), else "keras".
+    Without bf16 ONNX Runtime stays the default: OpenVINO capped at AVX2 took 0.66 s for that one pass, and
+    ONNX Runtime's kernels cannot be capped to compare (README, "Runtimes").
+
+    Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
+    """
+    if importlib.util.find_spec("openvino"):
+        import openvino as ov
+
+        if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+            return "openvino"
     return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
 
 

@@ -1,5 +1,7 @@
 """The ONNX Runtime paths give the Keras stylizer's results; exports are cached; styles are encoded once."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -175,18 +177,57 @@ def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr)
     assert calls == ["style_graph", "one_pass"]
 
 
-def test_openvino_runtime_is_the_int8_path_with_the_decoder_on_openvino(content_arr, style_arr):
-    """runtime "openvino" (the shipped decoder graph compiled by OpenVINO, bf16 where the CPU has it): within
-    2/255 of the onnx-int8 runtime's picture, which shares its encoder, and of the float32 OpenVINO decoder."""
+def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_arr):
+    """runtime "openvino" compiles the onnx-int8 graphs (bf16 where the CPU has it): one style-graph and one
+    one-pass call per stylization, within 2/255 of onnx-int8's picture, and within 0.5/255 in float32."""
     pytest.importorskip("openvino")
     from adain.openvino_runtime import OpenVinoGraph
 
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
     ov = Stylizer.load(runtime="openvino")
-    assert isinstance(ov.decoder, OpenVinoGraph) and ov.levels == Stylizer.load(runtime="onnx-int8").levels
+    graphs = ("encoder", "decoder", "one_pass", "style_graph")
+    assert all(isinstance(getattr(ov, name), OpenVinoGraph) for name in graphs)  # shipped parts recognised (metadata)
+    calls = []
+    for name in graphs:
+        graph = getattr(ov, name)
+        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
     ours = np.asarray(ov.stylize(content, style, max_size=None), np.float32)
+    assert calls == ["style_graph", "one_pass"]
     ref = np.asarray(Stylizer.load(runtime="onnx-int8").stylize(content, style, max_size=None), np.float32)
     assert ours.shape == ref.shape and ref.std() > 10
     assert np.abs(ours - ref).mean() <= 2.0
-    ov.decoder = OpenVinoGraph(ov.decoder.path, precision="f32")
+    ov.one_pass, ov.style_graph = (OpenVinoGraph(g.path, precision="f32") for g in (ov.one_pass, ov.style_graph))
     assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
+
+def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tmp_path, content_arr, style_arr):
+    """The one-pass and style graphs are compiled for each image shape (the last kept) and give the same
+    picture for a shape met again; the compiled-graph cache keeps its newest files within its limit."""
+    pytest.importorskip("openvino")
+    from adain import openvino_runtime
+
+    ov = Stylizer.load(runtime="openvino")
+    assert ov.one_pass.static_shapes and ov.style_graph.static_shapes and not ov.encoder.static_shapes
+    content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    first = np.asarray(ov.stylize(content, style, max_size=None))
+    assert ov.stylize(content[:40], style, max_size=None).size == (content.shape[1], 40)
+    assert ov.one_pass._shape[1:3] != tuple(content.shape[:2])  # compiled again for the new shape
+    np.testing.assert_array_equal(np.asarray(ov.stylize(content, style, max_size=None)), first)
+    for i, mb in enumerate((3, 2, 1)):  # oldest first
+        blob = tmp_path / f"{i}.blob"
+        blob.write_bytes(b"0" * (mb << 20))
+        os.utime(blob, (i, i))
+    openvino_runtime._prune(tmp_path, limit_mb=3.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["1.blob", "2.blob"]
+
+
+def test_fastest_runtime_is_onnx_int8_without_openvino(monkeypatch):
+    """One rule: OpenVINO where installed and computing in bf16, else onnx-int8 (a core install), else Keras."""
+    import importlib.util
+
+    from adain.stylizer import fastest_runtime
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
+    assert fastest_runtime() == "onnx-int8"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert fastest_runtime() == "keras"
