@@ -19,14 +19,14 @@ class _NumpyOps:
 
     @staticmethod
     def var(x: np.ndarray, axis: tuple[int, int], keepdims: bool) -> np.ndarray:
-        """keras.ops.var over H and W of NHWC `x`, as E[x²] − E[x]² in one pass with no temporary array
-        (2.5x faster than np.var on relu1_1 of a 512² photo, 85 MB; relative difference 3e-4)."""
+        """keras.ops.var over H and W of NHWC `x`, as E[x²] − E[x]² in one pass with no temporary array and
+        float64 sums (float32 ones were 2e-4 off np.var; twice as fast as np.var on relu1_1 of a 512² photo)."""
         if tuple(axis) != (1, 2) or not keepdims:
             raise NotImplementedError("the numpy var of adain_op reduces NHWC over H and W, keeping dims")
         n = x.shape[1] * x.shape[2]
-        mean = np.einsum("nhwc->nc", x) / n
-        var = np.maximum(np.einsum("nhwc,nhwc->nc", x, x) / n - mean * mean, 0.0)
-        return var[:, None, None, :]
+        mean = np.einsum("nhwc->nc", x, dtype=np.float64) / n
+        var = np.maximum(np.einsum("nhwc,nhwc->nc", x, x, dtype=np.float64) / n - mean * mean, 0.0)
+        return var[:, None, None, :].astype(np.float32)
 
     @staticmethod
     def cast(x, dtype: str):
@@ -59,6 +59,40 @@ def channel_stats(features, mask=None, eps: float = EPS):
         mean = ops.sum(features * mask, axis=(1, 2), keepdims=True) / area
         var = ops.sum(ops.square(features - mean) * mask, axis=(1, 2), keepdims=True) / area
     return mean, ops.sqrt(var + eps)
+
+
+class FeatureSums:
+    """Per-channel sums of one image's features met in parts (tiles), inside a mask or not: the
+    `channel_stats` of the whole without holding it (float64 sums).
+
+    Args:
+        masked: the statistics of a masked region (as `channel_stats(..., mask=)`, area + eps).
+
+    Example:
+
+    >>> f = np.arange(24, dtype=np.float32).reshape(1, 2, 6, 2)
+    >>> sums = FeatureSums()
+    >>> sums.add(f[0, :, :3]); sums.add(f[0, :, 3:])
+    >>> bool(np.allclose(sums.stats()[1], channel_stats(f)[1]))
+    True
+    """
+
+    def __init__(self, masked: bool = False):
+        self.masked, self.area, self.first, self.second = masked, 0.0, 0.0, 0.0
+
+    def add(self, features: np.ndarray, mask: np.ndarray | None = None) -> None:
+        """Count HxWxC `features` (weighted by an HxW `mask` in [0, 1] where masked)."""
+        weighted = features if mask is None else features * mask[..., None]
+        self.area += features.shape[0] * features.shape[1] if mask is None else float(np.sum(mask, dtype=np.float64))
+        self.first = self.first + np.einsum("hwc->c", weighted, dtype=np.float64)
+        self.second = self.second + np.einsum("hwc,hwc->c", weighted, features, dtype=np.float64)
+
+    def stats(self, eps: float = EPS) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, std) as two (1,1,1,C) float32 arrays, as `channel_stats` of all the features added."""
+        area = self.area + eps if self.masked else self.area
+        mean = self.first / area
+        var = np.maximum((self.second - 2 * mean * self.first + mean * mean * self.area) / area, 0.0)
+        return mean.astype(np.float32).reshape(1, 1, 1, -1), np.sqrt(var + eps).astype(np.float32).reshape(1, 1, 1, -1)
 
 
 def adain_affine(content_mean, content_std, style_mean, style_std):

@@ -17,12 +17,12 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from adain.adain_op import adain_affine, channel_stats, mixed_statistics
+from adain.adain_op import FeatureSums, adain_affine, channel_stats, mixed_statistics
 from adain.defaults import STYLE_SIZE
 from adain.image_io import ImageLike, load_image
 from adain.pipeline import image_array
 from adain.stylizer import Stylizer
-from adain.tiling import tiled_map
+from adain.tiling import map_tiles, tiled_map
 from adain.vgg_spec import CONTENT_LAYER
 
 STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
@@ -83,31 +83,16 @@ class AdainStylizer(Stylizer):
         return None
 
     # ---- features -------------------------------------------------------------------------
-    def encode(self, images, tile: int | None = None) -> dict:
+    def encode(self, images) -> dict:
         """{layer: features} of HxWx3 or NxHxWx3 RGB 0-255 for the decoder's levels (reflect-padded
-        to a multiple of 8 so every pixel has features).
-
-        tile: compute one HxWx3 image in tiles of this many pixels (same result, bounded memory).
-        """
+        to a multiple of 8 so every pixel has features)."""
         images = np.asarray(images, np.float32)
-        images = _pad_to_stride(images if images.ndim == 4 else images[None])
-        if tile:
-            run = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
-            return {k: v[None] for k, v in tiled_map(run, images[0], tile, _ENCODER_HALO, align=STRIDE).items()}
-        return self._features(images)
+        return self._features(_pad_to_stride(images if images.ndim == 4 else images[None]))
 
-    def decode(self, t: dict, height: int, width: int, tile: int | None = None) -> np.ndarray:
+    def decode(self, t: dict, height: int, width: int) -> np.ndarray:
         """Decoder output for target features t ({layer: features}), cropped to height x width (RGB,
-        not yet clipped).
-
-        tile: decode one image's features in tiles covering this many output pixels (same result).
-        """
-        if tile:
-            run = lambda f: self._image({k: v[None] for k, v in f.items()})[0]  # noqa: E731
-            image = tiled_map(run, {k: t[k][0] for k in self.levels}, tile // STRIDE, _DECODER_HALO)[None]
-        else:
-            image = self._image(t)
-        return image[:, :height, :width, :]
+        not yet clipped)."""
+        return self._image(t)[:, :height, :width, :]
 
     def _encode_style(self, style: np.ndarray) -> dict:
         """{layer: channel_stats} of a style; cached by content (STYLE_CACHE_SIZE of them)."""
@@ -145,16 +130,46 @@ class AdainStylizer(Stylizer):
             masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
         tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
         stats = self._statistics(styles)
-        if masks is None and tile is None:  # maybe one graph call
+        if tile is not None:
+            return self._render_tiled(padded, stats, alpha, mix, masks, tile)[p:p + h, p:p + w]
+        if masks is None:  # maybe one graph call
             image = self._one_pass(_pad_to_stride(np.asarray(padded, np.float32)[None]), _mixture(stats, mix), alpha)
             if image is not None:
                 return image[0, p:p + h, p:p + w]
-        t = self.target_features(padded, stats, alpha, mix, masks, tile)
-        return self.decode(t, h + 2 * p, w + 2 * p, tile)[0, p:p + h, p:p + w]
+        t = self.target_features(padded, stats, alpha, mix, masks)
+        return self.decode(t, h + 2 * p, w + 2 * p)[0, p:p + h, p:p + w]
+
+    def _render_tiled(self, image: np.ndarray, stats: list[dict], alpha: float, mix, masks, tile: int) -> np.ndarray:
+        """`_render`'s image of a large HxWx3 `image` in tiles, in memory bounded by the tile: a first pass
+        sums every level's content features tile by tile (their mean and std over the whole image, within
+        each mask), a second encodes, maps and decodes each tile with a halo covering both networks' reach
+        and keeps its centre. Equal to the untiled image up to float rounding; the encoder runs twice
+        (holding the whole image's features instead took 9.4 GiB at 4096²)."""
+        image = _pad_to_stride(np.asarray(image, np.float32)[None])[0]
+        size = image.shape[:2]
+        level_masks, sums = {}, {}
+        encode = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
+        for (y0, y1, x0, x1), feats in map_tiles(encode, image, tile, _ENCODER_HALO, STRIDE):
+            for level, f in feats.items():
+                scale = f.shape[0] / (y1 - y0)
+                if level not in sums:  # the level's masks at its resolution, as the untiled path makes them
+                    level_masks[level] = [mask_array(m, (round(size[1] * scale), round(size[0] * scale))) for m in masks or []]
+                    sums[level] = [FeatureSums(masks is not None) for _ in level_masks[level] or [None]]
+                box = np.s_[round(y0 * scale):round(y1 * scale), round(x0 * scale):round(x1 * scale)]
+                for acc, m in zip(sums[level], [lm[box] for lm in level_masks[level]] or [None]):
+                    acc.add(f, m)
+        content = {level: [acc.stats() for acc in accs] for level, accs in sums.items()}
+        inputs = {"image": image, **{(level, i): m for level, ms in level_masks.items() for i, m in enumerate(ms)}}
+
+        def stylize_window(window: dict) -> np.ndarray:
+            feats = self._features(window["image"][None])
+            windows = {level: [window[level, i] for i in range(len(masks))] for level in feats} if masks else None
+            return self.decode(self._targets(feats, content, stats, alpha, mix, windows), *window["image"].shape[:2])[0]
+
+        return tiled_map(stylize_window, inputs, tile, _ENCODER_HALO + _DECODER_HALO * STRIDE, STRIDE)
 
     def target_features(self, content, styles: list, alpha: float = 1.0,
-                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None,
-                        tile: int | None = None) -> dict:
+                        mix: Sequence[float] | None = None, masks: Sequence[ImageLike] | None = None) -> dict:
         """The decoder's input t ({layer: features}): at every level, AdaIN per style, mixed by `mix`
         or `masks`, then interpolated with the content features by `alpha` (alpha=0: exactly the
         content features).
@@ -162,18 +177,30 @@ class AdainStylizer(Stylizer):
         content: an RGB 0-255 array; styles: RGB 0-255 arrays, or dicts from `style_statistics`
         (so a style is encoded once for many frames).
         """
-        stats = self._statistics(styles)
+        feats = self.encode(content)
+        level_masks = None if masks is None else {
+            level: [mask_array(m, (f.shape[2], f.shape[1])) for m in masks] for level, f in feats.items()}
+        content_stats = {level: [channel_stats(f, mask=m[None, ..., None]) for m in level_masks[level]] if masks is not None
+                         else [channel_stats(f)] for level, f in feats.items()}
+        return self._targets(feats, content_stats, self._statistics(styles), alpha, mix, level_masks)
+
+    @staticmethod
+    def _targets(feats: dict, content: dict, stats: list[dict], alpha: float, mix, masks: dict | None) -> dict:
+        """`target_features` from the content's features and their statistics ({level: [(mean, std)]}: one,
+        or one per mask, with the masks at each level's resolution in `masks`, {level: [HxW]}). The
+        features' arrays are mapped in place (relu1_1 of a 512² photo is 85 MB: no temporaries)."""
         mixed = _mixture(stats, mix) if masks is None else None
         t = {}
-        for level, fc in self.encode(content, tile).items():
+        for level, fc in feats.items():
             if masks is None:  # α·AdaIN to the mixed statistics + (1 − α)·content: one per-channel affine map
-                scale, shift = adain_affine(*channel_stats(fc), *mixed[level])
-                fc = np.require(fc, np.float32, "W")  # the encoder's arrays are this call's own: map them in place
-                fc *= alpha * scale + (1.0 - alpha)  # (relu1_1 of a 512² photo is 85 MB: no temporaries)
+                scale, shift = adain_affine(*content[level][0], *mixed[level])
+                fc = np.require(fc, np.float32, "W")
+                fc *= alpha * scale + (1.0 - alpha)
                 fc += alpha * shift
                 t[level] = fc
             else:
-                t[level] = alpha * _masked_adain(fc, [st[level] for st in stats], masks) + (1.0 - alpha) * fc
+                adained = _masked_adain(fc, content[level], [st[level] for st in stats], masks[level])
+                t[level] = alpha * adained + (1.0 - alpha) * fc
         return t
 
     def _statistics(self, styles: list) -> list[dict]:
@@ -195,14 +222,13 @@ def _pad_to_stride(images: np.ndarray) -> np.ndarray:
     return np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
 
 
-def _masked_adain(fc: np.ndarray, stats: list, masks: Sequence[ImageLike]) -> np.ndarray:
-    """Each style's AdaIN with content statistics taken inside its mask, blended by the masks."""
-    mask_arrs = [mask_array(m, (fc.shape[2], fc.shape[1])) for m in masks]
-    total = np.sum(mask_arrs, axis=0)
+def _masked_adain(fc: np.ndarray, content: list, styles: list, masks: list) -> np.ndarray:
+    """Each style's AdaIN, with the content's statistics `content` taken inside its mask (HxW arrays at
+    fc's resolution), blended by the masks; pixels no mask covers keep fc."""
+    total = np.sum(masks, axis=0)
     t = fc * np.clip(1.0 - total, 0.0, 1.0)[None, ..., None]
     norm = np.maximum(total, 1.0)
-    for (s_mean, s_std), m in zip(stats, mask_arrs):
-        c_mean, c_std = channel_stats(fc, mask=m[None, ..., None])
+    for (c_mean, c_std), (s_mean, s_std), m in zip(content, styles, masks):
         t = t + (m / norm)[None, ..., None] * ((fc - c_mean) / c_std * s_std + s_mean)
     return t
 

@@ -92,14 +92,23 @@ def optimize(
     the one-pass stylizers (same inputs, same colour modes).
 
     Args:
-    content, style: image inputs (`adain.image_io.ImageLike`).
-    steps: total iterations, split evenly over `scales` (coarse to fine: each scale doubles the
-        resolution and starts from the previous result, so large images converge in few fine steps).
-    method: "lbfgs" (scipy L-BFGS-B, pixels bounded to 0-255) or "adam" (learning_rate in 0-255 units).
-    init: "content" or "noise" (seeded by `seed`; same inputs and seed give the same image).
-    callback(step, losses, image) is called after every iteration.
-    cancel: when this event is set (from another thread), the next loss evaluation raises `Cancelled`,
-        so a server can stop a job within one step and free its cores.
+        content: the photo (`adain.image_io.ImageLike`: a path, bytes, a PIL image or an array).
+        style: the painting (same kinds).
+        steps: total iterations, split evenly over `scales` (coarse to fine: each scale doubles the
+            resolution and starts from the previous result, so large images converge in few fine steps).
+        size: long side of the output (None: the content's size).
+        method: "lbfgs" (scipy L-BFGS-B, pixels bounded to 0-255) or "adam" (learning_rate in 0-255 units).
+        init: "content" or "noise" (seeded by `seed`; same inputs and seed give the same image).
+        seed: the noise start's seed.
+        scales: coarse-to-fine levels, 1 to 4.
+        content_weight: weight of the relu4_1 content loss.
+        style_weight: weight of the Gram style loss (relu1_1..relu5_1).
+        tv_weight: weight of the total-variation smoothness term.
+        learning_rate: Adam's step, in 0-255 pixel units.
+        preserve_color: None, "luminance" or "histogram" (as `Stylizer.stylize`).
+        callback: called as callback(step, losses, image) after every iteration.
+        cancel: when this event is set (from another thread), the next loss evaluation raises `Cancelled`,
+            so a server can stop a job within one step and free its cores.
 
     Example: `optimize("photo.jpg", "painting.jpg", steps=100, size=256, scales=2).save("out.png")`.
     """

@@ -12,10 +12,10 @@ Keras' own `model.export(format="onnx")` (TensorFlow backend, tf2onnx) on first 
 $ADAIN_CACHE (default ~/.cache/adain), keyed by the weights' content.
 
 With the shipped weights, onnx-int8 stylizes in one call of weights/stylize_int8.onnx (int8 encoder, AdaIN
-as one InstanceNormalization per level with the style's statistics and α as inputs, decoder; its weights
-are read from the two graph files): no feature map is copied out of ONNX Runtime, which lowers a 512²
-stylization's peak memory by about a fifth and its time by a few per cent (README, "Runtimes"). Masks and
-tiles use the two graphs.
+at every level with the style's statistics and α as inputs, decoder) and encodes a new style in one call of
+weights/style_int8.onnx; both read their weights from the two graph files (`adain.onnx_graphs` writes
+them). No feature map is copied out of the runtime. Masks and tiles use the two graphs. The same graphs
+run on OpenVINO in `adain.openvino_runtime` (`graph` names the class that runs a file).
 """
 
 from __future__ import annotations

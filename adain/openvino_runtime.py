@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import numpy as np
+
 from adain.defaults import OPENVINO_CACHE_MB
 from adain.memory import arenas_shrink
 from adain.onnx_runtime import OnnxGraph, OnnxStylizer, cache_dir
@@ -42,41 +44,39 @@ def _prune(folder: Path, limit_mb: float = OPENVINO_CACHE_MB) -> None:
 class OpenVinoGraph(OnnxGraph):
     """An ONNX graph compiled by OpenVINO for the CPU, called like `OnnxGraph` (names, levels, metadata, outputs).
 
-    Compiled on its first call; with `static_shapes` compiled again for each new input shape (the last one
-    is kept): OpenVINO then plans the graph's memory ahead, which on a Xeon with AMX made the one-pass
-    graph at 576² 0.075 s against 0.10 s and its working memory 130 MB against 285 MB, for a compile
-    (0.1-0.2 s) per new shape.
+    Compiled for each new set of input shapes (the last one is kept): OpenVINO then plans the graph's
+    memory ahead, which on a Xeon with AMX made the one-pass graph at 576² 0.075 s against 0.10 s and its
+    working memory 130 MB against 285 MB compiled for any shape, for a compile (0.1-0.2 s, less from the
+    disk cache) per new shape. Tiles all have one shape (`adain.tiling`).
 
     Args:
         path: the .onnx file.
         precision: OpenVINO's inference precision ("bf16", "f32"); None lets the plugin choose (bf16
             where the CPU has it).
-        static_shapes: compile for each input shape instead of once for any.
     """
 
-    def __init__(self, path: str | Path, precision: str | None = None, static_shapes: bool = False):
-        self.path, self.precision, self.static_shapes = Path(path), precision, static_shapes
+    def __init__(self, path: str | Path, precision: str | None = None):
+        self.path, self.precision = Path(path), precision
         self.model = _core().read_model(str(path))
         self.inputs = [i.get_any_name() for i in self.model.inputs]
         self.outputs = [o.get_any_name() for o in self.model.outputs]
         info = self.model.get_rt_info()
         self.metadata = {k: v.astype(str) for k, v in info["framework"].items()} if "framework" in info else {}
-        self._shape, self._compiled, self._request = (), None, None
+        self._shapes, self._compiled, self._request = None, None, None
 
-    def _compile(self, shape: tuple | None) -> None:
-        if shape is not None:
-            self.model.reshape({self.inputs[0]: list(shape)})
+    def _compile(self, shapes: dict) -> None:
+        self.model.reshape({name: list(shape) for name, shape in shapes.items()})
         hints = {"INFERENCE_PRECISION_HINT": self.precision} if self.precision else {}
         self._compiled = _core().compile_model(self.model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **hints})
-        self._request, self._shape = self._compiled.create_infer_request(), shape
+        self._request, self._shapes = self._compiled.create_infer_request(), shapes
         _prune(cache_dir() / "openvino")
 
     def _run(self, feeds: dict) -> list:
         """The outputs (copies) for one image's inputs by name; where `adain.memory.arenas_shrink()` (the
         CLI, the demo) the graph's working memory is handed back after the call (as ONNX Runtime's arena)."""
-        shape = feeds[self.inputs[0]].shape if self.static_shapes else None
-        if self._compiled is None or shape != self._shape:
-            self._compile(shape)
+        shapes = {name: np.shape(value) for name, value in feeds.items()}
+        if shapes != self._shapes:
+            self._compile(shapes)
         results = self._request.infer(feeds)
         outputs = [results[out] for out in self._compiled.outputs]
         if arenas_shrink():
@@ -95,10 +95,5 @@ class OpenVinoStylizer(OnnxStylizer):
 
     @classmethod
     def load(cls, decoder: str | Path, encoder_weights: str | Path = "shipped") -> "OpenVinoStylizer":
-        """The onnx-int8 stylizer's graphs for `decoder` (see `OnnxStylizer.load`), compiled by OpenVINO: the
-        one-pass and style graphs for each image shape, the encoder and decoder (tiles, masks) for any."""
-        stylizer = super().load(decoder, int8=True, encoder_weights=encoder_weights)
-        for graph in (stylizer.one_pass, stylizer.style_graph):
-            if graph is not None:
-                graph.static_shapes = True
-        return stylizer
+        """The onnx-int8 stylizer's graphs for `decoder` (see `OnnxStylizer.load`), compiled by OpenVINO."""
+        return super().load(decoder, int8=True, encoder_weights=encoder_weights)

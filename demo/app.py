@@ -2,7 +2,7 @@
 
     python demo/app.py                 # http://127.0.0.1:7860 (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT respected)
     python demo/app.py --model DIR     # fast mode through a TF-Hub module (ours or Magenta's, on disk)
-    python demo/app.py --runtime keras # fast mode on Keras instead of ONNX Runtime (ADAIN_RUNTIME too)
+    python demo/app.py --runtime keras # fast mode on Keras instead of the fastest installed (ADAIN_RUNTIME too)
     python demo/app.py --classic-budget 300  # seconds one classic job may cost (ADAIN_CLASSIC_BUDGET too)
 
 Fast and classic jobs have queues of their own, so a fast job never waits behind a classic one. A
@@ -66,9 +66,9 @@ _LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO
 
 
 def _stylizer():
-    """The shipped AdaIN model (on --runtime / ADAIN_RUNTIME, default the int8 ONNX path, which scores
-    the same as Keras by `adain evaluate` at about twice the speed), or the TF-Hub module given by
-    --model / ADAIN_MODEL; loaded once."""
+    """The shipped AdaIN model (on --runtime / ADAIN_RUNTIME, default the fastest installed: OpenVINO on a
+    CPU with bf16, else the int8 ONNX path; both score as Keras by `adain evaluate`), or the TF-Hub module
+    given by --model / ADAIN_MODEL; loaded once."""
     if "s" not in _STYLIZER:
         model, runtime = _STYLIZER["model"], _STYLIZER["runtime"]
         if model:

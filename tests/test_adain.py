@@ -166,11 +166,38 @@ def test_missing_decoder_error_says_what_to_do(tmp_path):
 
 
 def test_tiled_output_equals_untiled(stylizer, fixtures):
-    """Seamless tiling: 64-px tiles with halos give the same image as one pass (no seams)."""
-    content = Image.open(fixtures / "content.png").convert("RGB").resize((200, 152))
-    whole = np.asarray(stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=0), np.int16)
-    tiled = np.asarray(stylizer.stylize(content, fixtures / "style.png", max_size=None, tile_size=64), np.int16)
-    assert whole.shape == tiled.shape == (152, 200, 3)
-    assert np.abs(whole - tiled).max() <= 1  # rounding only
+    """Seamless tiling: 64-px tiles with halos give the same image as one pass (no seams), with masks too:
+    equal up to float rounding (the untiled decoder's output range times 1e-4; the tiny decoders' outputs
+    span tens of thousands)."""
+    content = np.asarray(Image.open(fixtures / "content.png").convert("RGB").resize((200, 152)), np.float32)
+    style = np.asarray(Image.open(fixtures / "style.png").convert("RGB"), np.float32)
+    left = np.zeros((152, 200), np.float32)
+    left[:, :85] = 1.0
+    for styles, masks in (([style], None), ([style, np.rot90(style).copy()], [left, 1.0 - left])):
+        whole = stylizer._render(content, styles, 0.9, masks=masks, tile_size=0)
+        tiled = stylizer._render(content, styles, 0.9, masks=masks, tile_size=64)
+        assert whole.shape == tiled.shape == (152, 200, 3)
+        assert np.abs(whole - tiled).max() <= 1e-4 * np.ptp(whole) + 0.01
     with pytest.raises(ValueError, match="tile_size"):
-        stylizer.stylize(content, fixtures / "style.png", tile_size=30)
+        stylizer.stylize(content.astype(np.uint8), fixtures / "style.png", tile_size=30)
+
+
+def test_tiles_are_windows_of_one_shape_that_stitch_exactly():
+    """Every window has one shape (a runtime compiling per shape compiles once), tiles cover the image
+    once, and a map whose reach is within the halo stitches to its whole-image result."""
+    from adain.tiling import map_tiles, tiled_map
+
+    x = np.random.default_rng(0).random((200, 136, 3)).astype(np.float32)
+
+    def box(a):  # 5x5 box sum with zero padding: reach 2 px
+        p = np.pad(a, ((2, 2), (2, 2), (0, 0)))
+        return sum(p[i:i + a.shape[0], j:j + a.shape[1]] for i in range(5) for j in range(5))
+
+    shapes = []
+    stitched = tiled_map(lambda a: shapes.append(a.shape) or box(a), x, tile=48, halo=8, align=8)
+    np.testing.assert_allclose(stitched, box(x), rtol=1e-6)
+    assert len(set(shapes)) == 1 and shapes[0][:2] == (40 + 16, 48 + 16)  # 200 -> 5 tiles of 40, 136 -> 3 of 48
+    cover = np.zeros(x.shape[:2], int)
+    for (y0, y1, x0, x1), _ in map_tiles(box, x, 48, 8, 8):
+        cover[y0:y1, x0:x1] += 1
+    assert (cover == 1).all()

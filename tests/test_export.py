@@ -84,8 +84,8 @@ def test_folder_of_frames_encodes_the_style_once(tmp_path, fixtures, tiny_decode
         base.rotate(i * 5).save(frames / f"f{i}.png")
     tiny_stylizer = Stylizer.load(tiny_decoder_path, runtime="keras")  # a fresh one: no style cached yet
     calls = []
-    original = tiny_stylizer.encode
-    monkeypatch.setattr(tiny_stylizer, "encode", lambda x, tile=None: calls.append(1) or original(x, tile))
+    original = tiny_stylizer._features  # the encoder network's hook: frames and styles both go through it
+    monkeypatch.setattr(tiny_stylizer, "_features", lambda x: calls.append(1) or original(x))
     outs = list(tiny_stylizer.stylize_frames(sorted(frames.iterdir()), fixtures / "style.png", max_size=48))
     assert len(outs) == 3 and all(o.size == (48, 48) for o in outs)
     assert len(calls) == 4  # three frames + one style encoding

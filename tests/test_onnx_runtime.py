@@ -200,17 +200,16 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
 
 def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tmp_path, content_arr, style_arr):
-    """The one-pass and style graphs are compiled for each image shape (the last kept) and give the same
-    picture for a shape met again; the compiled-graph cache keeps its newest files within its limit."""
+    """The graphs are compiled for each image shape (the last kept) and give the same picture for a shape
+    met again; the compiled-graph cache keeps its newest files within its limit."""
     pytest.importorskip("openvino")
     from adain import openvino_runtime
 
     ov = Stylizer.load(runtime="openvino")
-    assert ov.one_pass.static_shapes and ov.style_graph.static_shapes and not ov.encoder.static_shapes
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
     first = np.asarray(ov.stylize(content, style, max_size=None))
     assert ov.stylize(content[:40], style, max_size=None).size == (content.shape[1], 40)
-    assert ov.one_pass._shape[1:3] != tuple(content.shape[:2])  # compiled again for the new shape
+    assert ov.one_pass._shapes["image"][1:3] != tuple(content.shape[:2])  # compiled again for the new shape
     np.testing.assert_array_equal(np.asarray(ov.stylize(content, style, max_size=None)), first)
     for i, mb in enumerate((3, 2, 1)):  # oldest first
         blob = tmp_path / f"{i}.blob"

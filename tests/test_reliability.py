@@ -45,10 +45,10 @@ def test_huge_style_image_is_bounded(tiny_stylizer, fixtures, tmp_path):
     big = tmp_path / "big_style.jpg"
     Image.open(fixtures / "style.png").resize((6000, 5000)).save(big, quality=70)
     calls = []
-    original = tiny_stylizer.encode
-    tiny_stylizer.encode = lambda x, tile=None: calls.append(np.shape(x)) or original(x, tile)
+    original = tiny_stylizer._features  # the encoder network's hook: content and style both go through it
+    tiny_stylizer._features = lambda x: calls.append(np.shape(x)) or original(x)
     try:
         tiny_stylizer.stylize(fixtures / "content.png", big)
     finally:
-        del tiny_stylizer.encode
-    assert max(max(shape[:2]) for shape in calls) <= 512
+        del tiny_stylizer._features
+    assert len(calls) == 2 and max(max(shape[1:3]) for shape in calls) <= 512
