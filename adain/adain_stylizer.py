@@ -76,6 +76,11 @@ class AdainStylizer(Stylizer):
         decoder, where the runtime has one (the shipped onnx-int8); None where it has not."""
         return None
 
+    def _tile_pass(self, image: np.ndarray, content: dict, stats: dict, alpha: float) -> np.ndarray | None:
+        """`_one_pass` of one window of a larger image, given the whole image's content statistics
+        ({layer: (mean, std)}), where the runtime has such a graph (the shipped onnx-int8); else None."""
+        return None
+
     def _style_graph(self, image: np.ndarray) -> dict | None:
         """{layer: (mean, std)} of a (1, H, W, 3) RGB 0-255 image whose sides are multiples of 8, from one
         call of a graph that computes them inside the runtime (the shipped onnx-int8 has one); None
@@ -162,6 +167,11 @@ class AdainStylizer(Stylizer):
         inputs = {"image": image, **{(level, i): m for level, ms in level_masks.items() for i, m in enumerate(ms)}}
 
         def stylize_window(window: dict) -> np.ndarray:
+            if masks is None:
+                whole = {level: pairs[0] for level, pairs in content.items()}
+                image = self._tile_pass(window["image"][None], whole, _mixture(stats, mix), alpha)
+                if image is not None:
+                    return image[0]
             feats = self._features(window["image"][None])
             windows = {level: [window[level, i] for i in range(len(masks))] for level in feats} if masks else None
             return self.decode(self._targets(feats, content, stats, alpha, mix, windows), *window["image"].shape[:2])[0]

@@ -136,6 +136,16 @@ def _statistics(g: _Graph, x: str, level: str) -> Statistics:
     return Statistics(mean, var_x, std_x, n("Mul", [k, mean], "c_mean"), n("Mul", [k, std_x], "c_std"))
 
 
+def _given_statistics(g: _Graph, level: str, mean_f: str, std_f: str) -> Statistics:
+    """`Statistics` at encoder `level` from the normalised features' given (mean, std) ((C,) tensors, as
+    `adain.adain_op.channel_stats` gives them): x = f / k, so x's mean is mean_f / k and its variance
+    plus EPS/k² is (std_f / k)²."""
+    k = g.const(f"factors_{level}", factors_of(level))
+    mean_x = g.op("Div", [mean_f, k], f"mean_{level}")
+    std_x = g.op("Div", [std_f, k], f"std_x_{level}")
+    return Statistics(mean_x, g.op("Mul", [std_x, std_x], f"var_x_{level}"), std_x, mean_f, std_f)
+
+
 class Affine(NamedTuple):
     """A per-channel affine map of channels-first `x` not yet applied: x·scale + shift ((C,) each)."""
 
@@ -145,7 +155,7 @@ class Affine(NamedTuple):
 
 
 def adain_nodes(g: _Graph, features: dict[str, str], alpha: str, style: dict[str, tuple[str, str]],
-                fold: Collection[str] = ()) -> dict[str, str | Affine]:
+                fold: Collection[str] = (), content: dict[str, tuple[str, str]] | None = None) -> dict[str, str | Affine]:
     """AdaIN at each level of the encoder's channels-first ReLU outputs `features` ({level: tensor},
     not yet normalised) to the style's per-channel (mean, std) tensors of the normalised features,
     blended with them by `alpha`, as `adain.adain_stylizer` computes it. α·AdaIN(f) + (1 − α)·f is an
@@ -153,12 +163,14 @@ def adain_nodes(g: _Graph, features: dict[str, str], alpha: str, style: dict[str
     content's statistics, EPS under the root as in `adain.adain_op`); with the normalising factors k
     (f = k·x) it is one BatchNormalization of x with x's mean and variance var + EPS/k², epsilon 0:
     `_statistics` and one pass, no full-size temporary. Returns {level: AdaIN target}, or for the
-    levels in `fold` the `Affine` map itself, for the reader to fold into its weights."""
+    levels in `fold` the `Affine` map itself, for the reader to fold into its weights. `content`: the
+    content's (mean, std) tensors per level, given instead of taken from `features` (a tile of a larger
+    image takes the whole image's)."""
     keep = g.op("Sub", [g.const("one", np.array(1.0, np.float32)), alpha], "keep")
     out = {}
     for lvl, x in features.items():
         n = lambda op, ins, name, **kw: g.op(op, ins, f"{name}_{lvl}", **kw)  # noqa: E731
-        st = _statistics(g, x, lvl)
+        st = _statistics(g, x, lvl) if content is None else _given_statistics(g, lvl, *content[lvl])
         s_mean, s_std = style[lvl]
         scale = n("Add", [n("Mul", [alpha, s_std], "a_std"), n("Mul", [keep, st.std_f], "k_std")], "scale")
         bias = n("Add", [n("Mul", [alpha, s_mean], "a_mean"), n("Mul", [keep, st.mean_f], "k_mean")], "bias")
@@ -264,22 +276,26 @@ def style_graph(encoder: onnx.ModelProto, image: str, style_input) -> onnx.Model
 
 
 def one_pass_graph(encoder: onnx.ModelProto, decoder_weights: str | Path, image: str, alpha: str, output: str,
-                   style_input) -> onnx.ModelProto:
+                   style_input, content_input=None) -> onnx.ModelProto:
     """`encoder` (an `encoder_graph`, quantized or not) → AdaIN per level → the decoder of
     `decoder_weights`, as one graph. Inputs: `image` (1, H, W, 3) RGB 0-255, `alpha` (1,), and the
     style's per-channel statistics `style_input(kind, level)` (C,) for kind "mean" and "std";
-    output: `output` (1, H, W, 3) RGB 0-255, not clipped."""
+    output: `output` (1, H, W, 3) RGB 0-255, not clipped. With `content_input` (named like
+    `style_input`) the content's statistics are inputs too: the graph of one tile of a larger image."""
     nodes, features = _encoder_taps(encoder, image)
     g = _Graph()
     style = {lvl: (style_input("mean", lvl), style_input("std", lvl)) for lvl in features}
-    targets = adain_nodes(g, features, alpha, style, fold=[lvl for lvl in features if lvl != CONTENT_LAYER])
+    content = {lvl: (content_input("mean", lvl), content_input("std", lvl)) for lvl in features} if content_input else None
+    targets = adain_nodes(g, features, alpha, style, fold=[lvl for lvl in features if lvl != CONTENT_LAYER], content=content)
     dec = _Graph(DECODER_PREFIX)
     rgb = decoder_nodes(dec, {lvl: targets[lvl] for lvl in sorted(targets, key=lambda t: -int(t[4]))}, decoder_weights)
     dec.nodes.append(helper.make_node("Transpose", [rgb], [output], name=output, perm=[0, 2, 3, 1]))
     inputs = [_image_input(image), helper.make_tensor_value_info(alpha, TensorProto.FLOAT, [1])]
-    inputs += [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]) for pair in style.values() for name in pair]
+    given = [*style.values(), *(content or {}).values()]
+    inputs += [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]) for pair in given for name in pair]
     outputs = [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, None, None, 3])]
-    return _model(encoder, nodes + g.nodes + dec.nodes, inputs, outputs, g.inits + dec.inits, "stylize")
+    name = "stylize_tile" if content else "stylize"
+    return _model(encoder, nodes + g.nodes + dec.nodes, inputs, outputs, g.inits + dec.inits, name)
 
 
 def quantize(model: onnx.ModelProto, reader, out: str | Path) -> None:

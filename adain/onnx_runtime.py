@@ -39,6 +39,7 @@ SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weig
 ONE_PASS_GRAPH = WEIGHTS_DIR / "stylize_int8.onnx"
 ONE_PASS_IMAGE, ONE_PASS_ALPHA, ONE_PASS_OUTPUT = "image", "alpha", "stylized"
 STYLE_GRAPH = WEIGHTS_DIR / "style_int8.onnx"  # the int8 encoder and the style's statistics: input image, outputs style_input()
+TILE_GRAPH = WEIGHTS_DIR / "stylize_tile_int8.onnx"  # the one-pass graph of a tile: the content's statistics are inputs too
 PARTS_KEY = "parts_sha1"  # their metadata: the SHA-1s of the files holding their weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
@@ -124,6 +125,11 @@ def style_input(kind: str, level: str) -> str:
     return f"style_{kind}_{level}"
 
 
+def content_input(kind: str, level: str) -> str:
+    """The tile graph's input of the whole content's per-channel `kind` ("mean" or "std") at `level`."""
+    return f"content_{kind}_{level}"
+
+
 def one_pass_parts() -> str:
     """What the one-pass graph must record to be used: the SHA-1s of the encoder and decoder graphs
     whose bytes hold its weights."""
@@ -176,17 +182,20 @@ class OnnxStylizer(AdainStylizer):
             stylization without masks or tiles; the two graphs serve masks and tiles.
         style_graph: the encoder with the style's statistics as its outputs (style_int8.onnx), used to
             encode every style; else the encoder graph and numpy.
+        tile_graph: the one-pass graph with the content's statistics as inputs (stylize_tile_int8.onnx),
+            used for each tile of a large image without masks; else the two graphs and numpy.
     """
 
     graph: ClassVar[type[OnnxGraph]] = OnnxGraph  # what runs a graph file: OnnxGraph (ONNX Runtime), OpenVinoGraph (OpenVINO)
 
     def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
-                 style_graph: OnnxGraph | None = None):
+                 style_graph: OnnxGraph | None = None, tile_graph: OnnxGraph | None = None):
         super().__init__(decoder.levels)
         if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
             raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
                              "re-make it with scripts/quantize_encoder.py --multilevel")
-        self.encoder, self.decoder, self.one_pass, self.style_graph = encoder, decoder, one_pass, style_graph
+        self.encoder, self.decoder, self.one_pass = encoder, decoder, one_pass
+        self.style_graph, self.tile_graph = style_graph, tile_graph
 
     @classmethod
     def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
@@ -202,7 +211,8 @@ class OnnxStylizer(AdainStylizer):
             graph = cls.graph(cached_graph(load_decoder(decoder), DECODER_FILE))
         if int8:
             parts = one_pass_parts() if shipped else None
-            return cls(cls.graph(INT8_ENCODER), graph, cls._current(ONE_PASS_GRAPH, parts), cls._current(STYLE_GRAPH, parts))
+            graphs = (cls._current(path, parts) for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH))
+            return cls(cls.graph(INT8_ENCODER), graph, *graphs)
         from adain.encoder import build_encoder
 
         return cls(cls.graph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
@@ -233,8 +243,20 @@ class OnnxStylizer(AdainStylizer):
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
         if self.one_pass is None:
             return None
-        feeds = {ONE_PASS_IMAGE: image, ONE_PASS_ALPHA: np.array([alpha], np.float32)}
-        for level in self.levels:
-            for kind, value in zip(("mean", "std"), stats[level]):
-                feeds[style_input(kind, level)] = np.asarray(value, np.float32).reshape(-1)
-        return self.one_pass._run(feeds)[0]
+        return self.one_pass._run(_statistics_feeds(image, alpha, {style_input: stats}))[0]
+
+    def _tile_pass(self, image: np.ndarray, content: dict, stats: dict, alpha: float) -> np.ndarray | None:
+        if self.tile_graph is None:
+            return None
+        return self.tile_graph._run(_statistics_feeds(image, alpha, {style_input: stats, content_input: content}))[0]
+
+
+def _statistics_feeds(image: np.ndarray, alpha: float, statistics: dict) -> dict:
+    """A one-pass graph's feeds: the image, α, and for each naming function (style_input, content_input)
+    its {level: (mean, std)} as (C,) arrays."""
+    feeds = {ONE_PASS_IMAGE: image, ONE_PASS_ALPHA: np.array([alpha], np.float32)}
+    for name, stats in statistics.items():
+        for level, pair in stats.items():
+            for kind, value in zip(("mean", "std"), pair):
+                feeds[name(kind, level)] = np.asarray(value, np.float32).reshape(-1)
+    return feeds

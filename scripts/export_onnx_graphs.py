@@ -1,4 +1,5 @@
-"""Make weights/decoder.onnx, weights/stylize_int8.onnx and weights/style_int8.onnx from the shipped decoder.
+"""Make weights/decoder.onnx, weights/stylize_int8.onnx, weights/style_int8.onnx and weights/stylize_tile_int8.onnx
+from the shipped decoder.
 Run after every change of the shipped decoder (or of the int8 encoder).
 
     python scripts/export_onnx_graphs.py
@@ -18,6 +19,9 @@ they changed.
 style_int8.onnx: the int8 encoder with the style's per-channel statistics as outputs
 (`adain.onnx_graphs.style_graph`): a new style is one call with no feature map copied out; ~10 KiB, its
 weights in vgg19_int8.onnx, tagged like the one-pass graph.
+
+stylize_tile_int8.onnx: the one-pass graph with the content's statistics as inputs too, for the tiles of
+a large image (the whole image's statistics, summed tile by tile first); made and tagged the same way.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from onnx import TensorProto, external_data_helper
 from adain.decoder import load_decoder
 from adain.onnx_graphs import one_pass_graph, style_graph
 from adain.onnx_runtime import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
-                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STYLE_GRAPH, export_graph, file_sha1,
-                                one_pass_parts, style_input)
+                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STYLE_GRAPH, TILE_GRAPH, content_input,
+                                export_graph, file_sha1, one_pass_parts, style_input)
 from adain.resources import SHIPPED_DECODER
 
 EXTERNAL_MIN_BYTES = 1024  # initializers at least this big are read from the part files, smaller ones kept inline
@@ -67,11 +71,11 @@ def main() -> None:
         onnx.helper.set_model_props(model, {SOURCE_KEY: source})
         onnx.save(model, str(SHIPPED_DECODER_GRAPH))
         print(f"wrote {SHIPPED_DECODER_GRAPH} ({SHIPPED_DECODER_GRAPH.stat().st_size / 2**20:.1f} MiB)")
-    one_pass = one_pass_graph(onnx.load(str(INT8_ENCODER)), SHIPPED_DECODER, ONE_PASS_IMAGE, ONE_PASS_ALPHA,
-                              ONE_PASS_OUTPUT, style_input)
+    one_pass, tile = (one_pass_graph(onnx.load(str(INT8_ENCODER)), SHIPPED_DECODER, ONE_PASS_IMAGE, ONE_PASS_ALPHA,
+                                     ONE_PASS_OUTPUT, style_input, content) for content in (None, content_input))
     style = style_graph(onnx.load(str(INT8_ENCODER)), ONE_PASS_IMAGE, style_input)
     parts = {p.name: p.read_bytes() for p in (INT8_ENCODER, SHIPPED_DECODER_GRAPH)}
-    for model, path in ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH)):
+    for model, path in ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH), (tile, TILE_GRAPH)):
         _externalize(model, parts)
         onnx.helper.set_model_props(model, {PARTS_KEY: one_pass_parts()})
         onnx.save(model, str(path))

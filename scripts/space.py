@@ -43,7 +43,7 @@ SPACE_CONFIG = {
 # weights from them (fast mode), the decoder's weights (the graphs' SHA-1 tag is checked against them; the Keras
 # runtime), VGG19 and its channel means (classic mode, Keras runtime).
 RUNTIME_WEIGHTS = ("decoder.npz", "decoder.onnx", "vgg19_int8.onnx", "stylize_int8.onnx", "style_int8.onnx",
-                   "vgg19_q.npz", "vgg19_channel_means.npz")
+                   "stylize_tile_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
 MODEL_FIGURES = ("examples_grid.jpg", "compare_grid.jpg", "loss_curve.png", "val_grid.png")
 # Stored through LFS/Xet on the Hub: every binary kind the folders hold (tests/test_space.py checks each file is covered).
 LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors", "*.wasm")

@@ -154,6 +154,23 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     assert np.abs(one - two).mean() <= 0.1 and np.abs(one - two).max() <= 2
 
 
+def test_tiles_are_one_call_each_of_the_tile_graph_and_equal_untiled(fixtures):
+    """A tiled stylization on onnx-int8: the encoder graph sums the content's statistics tile by tile,
+    then each tile is one call of stylize_tile_int8.onnx with them; the picture equals the untiled one."""
+    s = Stylizer.load(runtime="onnx-int8")
+    assert s.tile_graph is not None
+    content = Image.open(fixtures / "content.png").convert("RGB").resize((480, 360))
+    style = fixtures / "style.png"
+    whole = np.asarray(s.stylize(content, style, max_size=None, tile_size=0), np.float32)
+    calls = []
+    for name in ("encoder", "decoder", "one_pass", "tile_graph"):
+        graph = getattr(s, name)
+        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    tiled = np.asarray(s.stylize(content, style, max_size=None, tile_size=128), np.float32)
+    assert calls == ["encoder"] * 20 + ["tile_graph"] * 20  # (360 + 64) x (480 + 64) in 4 x 5 tiles
+    assert whole.std() > 10 and np.abs(whole - tiled).mean() <= 0.05 and np.abs(whole - tiled).max() <= 2
+
+
 def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr):
     """A new style is one call of style_int8.onnx (the int8 encoder with the per-channel statistics as its
     outputs): equal to the encoder graph's features reduced in numpy, and a stylization with a new style
