@@ -101,9 +101,10 @@ class Stylizer(ABC):
             decoder: a decoder .npz (from `adain train`); None for the shipped one.
             encoder_weights: "shipped" (no download), "imagenet" or an npz path (Keras runtime).
             runtime: "keras" (any Keras backend), "onnx" (the same float graphs in ONNX Runtime,
-                faster on CPU) or "onnx-int8" (also an int8 VGG encoder: fastest; with the shipped
-                decoder it imports neither TensorFlow nor Keras); None: `fastest_runtime()`, the
-                best one installed, as the command line and the demo choose (a core install has it).
+                faster on CPU), "onnx-int8" (also an int8 VGG encoder; with the shipped decoder it
+                imports neither TensorFlow nor Keras) or "openvino" (the onnx-int8 graphs on OpenVINO:
+                int8 and bf16 on the CPU's matrix units); None: `fastest_runtime()`, the best one
+                installed, as the command line and the demo choose (a core install has it).
 
         Example: `Stylizer.load("runs/mine/best_decoder.npz", runtime="onnx")`.
         """
@@ -207,7 +208,10 @@ class Stylizer(ABC):
         Args:
             frames: the frames, each of the kinds `stylize` takes as content; read one at a time.
             style: one style image.
-            alpha, preserve_color, max_size, style_size: as in `stylize`.
+            alpha: as in `stylize`.
+            preserve_color: as in `stylize`; the colour matching is computed on the first frame.
+            max_size: as in `stylize`.
+            style_size: as in `stylize`.
 
         Yields:
             One RGB PIL image per frame, in order.

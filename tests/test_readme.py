@@ -67,3 +67,19 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_every_public_name_is_documented_with_an_example():
+    """adain.__all__ and the Stylizer contract: a docstring with an Example each, and every parameter of
+    the public functions and methods under Args."""
+    import inspect
+
+    import adain
+    from adain.stylizer import Stylizer
+
+    for name in adain.__all__:
+        assert "Example" in (inspect.getdoc(getattr(adain, name)) or ""), name
+    for fn in (adain.optimize, adain.load_image, Stylizer.load, Stylizer.from_hub, Stylizer.stylize, Stylizer.stylize_frames):
+        doc = inspect.getdoc(fn) or ""
+        missing = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls") and f"{p}:" not in doc]
+        assert "Args:" in doc and "Example" in doc and not missing, (fn.__qualname__, missing)
