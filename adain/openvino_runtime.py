@@ -22,12 +22,18 @@ from adain.onnx_runtime import OnnxGraph, OnnxStylizer, cache_dir
 
 @cache
 def _core():
-    """One OpenVINO core per process, which keeps compiled graphs under $ADAIN_CACHE/openvino (`_prune`
-    bounds it): a process that meets a graph and shape again loads it in about half the compile time."""
+    """One OpenVINO core per process, which keeps compiled graphs under $ADAIN_CACHE/openvino where it can
+    write (`_prune` bounds it): a process that meets a graph and shape again loads it in about half the
+    compile time."""
     import openvino as ov
 
     core = ov.Core()
-    core.set_property({"CACHE_DIR": str(cache_dir() / "openvino")})
+    folder = cache_dir() / "openvino"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:  # a read-only home: compile every time
+        return core
+    core.set_property({"CACHE_DIR": str(folder)})
     return core
 
 

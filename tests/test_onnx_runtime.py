@@ -247,3 +247,19 @@ def test_fastest_runtime_is_onnx_int8_without_openvino(monkeypatch):
     assert fastest_runtime() == "onnx-int8"
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert fastest_runtime() == "keras"
+
+
+def test_openvino_stylizes_where_its_cache_cannot_be_written(tmp_path, monkeypatch, content_arr, style_arr):
+    """A read-only cache folder (a file in its way here) costs compiling every time, not an error."""
+    pytest.importorskip("openvino")
+    from adain import openvino_runtime
+
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("ADAIN_CACHE", str(blocker))
+    openvino_runtime._core.cache_clear()
+    try:
+        out = Stylizer.load(runtime="openvino").stylize(content_arr.astype(np.uint8), style_arr.astype(np.uint8), max_size=None)
+    finally:
+        openvino_runtime._core.cache_clear()
+    assert out.size == (content_arr.shape[1], content_arr.shape[0]) and np.asarray(out).std() > 10
