@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
+from adain.cpu import AMX_FLAGS, cpu_flags
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
 from adain.errors import install_hint
 from adain.image_io import ImageLike, is_image, load_image
@@ -42,18 +43,17 @@ HUB_CLASS = ("adain.hub_runtime", "HubStylizer")
 
 def fastest_runtime() -> str:
     """The default of `Stylizer.load`, the CLI and the demo (one rule): "openvino" where OpenVINO is
-    installed and its CPU plugin computes in bfloat16 (AMX or AVX-512 BF16: 3.6x ONNX Runtime's one-pass
-    time on a Xeon with AMX), else "onnx-int8" where ONNX Runtime is installed (a dependency), else "keras".
-    Without bf16 ONNX Runtime stays the default: OpenVINO capped at AVX2 took 0.66 s for that one pass, and
-    ONNX Runtime's kernels cannot be capped to compare (README, "Runtimes").
+    installed and the CPU has AMX (a Xeon's matrix units: one pass 3.6x faster than ONNX Runtime's), else
+    "onnx-int8" where ONNX Runtime is installed (a dependency), else "keras". With AVX-512 BF16 but no AMX
+    (oneDNN capped to it, as on a Zen 4) OpenVINO tied ONNX Runtime (0.41 against 0.39 s), and its import
+    costs a fresh process 0.06-0.14 s; capped at AVX2 it took 0.99 s for a 512² stylization against
+    onnx-int8's 0.60 s uncapped (README, "Runtimes"). Where the CPU's flags cannot be read (macOS,
+    Windows) it is not chosen.
 
     Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
     """
-    if importlib.util.find_spec("openvino"):
-        import openvino as ov
-
-        if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
-            return "openvino"
+    if importlib.util.find_spec("openvino") and set(AMX_FLAGS) & cpu_flags():
+        return "openvino"
     return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
 
 

@@ -21,7 +21,7 @@ def machine() -> dict:
         pass
     import keras
 
-    from adain.train.hardware import cpu_flags
+    from adain.cpu import cpu_flags
 
     matrix_flags = sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma")))  # what kernels can use
     return {"cpu": cpu, "cpu_flags": matrix_flags, "cores": os.cpu_count(), "platform": platform.platform(),

@@ -67,7 +67,7 @@ _LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO
 
 def _stylizer():
     """The shipped AdaIN model (on --runtime / ADAIN_RUNTIME, default the fastest installed: OpenVINO on a
-    CPU with bf16, else the int8 ONNX path; both score as Keras by `adain evaluate`), or the TF-Hub module
+    CPU with AMX, else the int8 ONNX path; both score as Keras by `adain evaluate`), or the TF-Hub module
     given by --model / ADAIN_MODEL; loaded once."""
     if "s" not in _STYLIZER:
         model, runtime = _STYLIZER["model"], _STYLIZER["runtime"]

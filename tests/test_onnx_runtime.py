@@ -236,17 +236,24 @@ def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["1.blob", "2.blob"]
 
 
-def test_fastest_runtime_is_onnx_int8_without_openvino(monkeypatch):
-    """One rule: OpenVINO where installed and computing in bf16, else onnx-int8 (a core install), else Keras."""
+def test_fastest_runtime_is_openvino_only_with_amx(monkeypatch):
+    """One rule: OpenVINO where installed and the CPU has AMX, else onnx-int8 (a core install), else Keras."""
     import importlib.util
 
-    from adain.stylizer import fastest_runtime
+    from adain import stylizer
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openvino" else real(name, *a))
-    assert fastest_runtime() == "onnx-int8"
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
-    assert fastest_runtime() == "keras"
+    installed = lambda *missing: lambda name, *a: None if name in missing else real(name, *a)  # noqa: E731
+    monkeypatch.setattr(importlib.util, "find_spec", installed())
+    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"avx512f", "amx_int8", "amx_bf16"}))
+    assert stylizer.fastest_runtime() == "openvino"
+    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))  # a Zen 4
+    assert stylizer.fastest_runtime() == "onnx-int8"
+    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"amx_int8"}))
+    monkeypatch.setattr(importlib.util, "find_spec", installed("openvino"))
+    assert stylizer.fastest_runtime() == "onnx-int8"
+    monkeypatch.setattr(importlib.util, "find_spec", installed("openvino", "onnxruntime"))
+    assert stylizer.fastest_runtime() == "keras"
 
 
 def test_openvino_stylizes_where_its_cache_cannot_be_written(tmp_path, monkeypatch, content_arr, style_arr):

@@ -9,22 +9,8 @@ kernels in both precisions, by 2.1-4x in mixed_bfloat16 (AMX Xeon: 2.15 vs 8.80 
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from adain.cpu import BF16_FLAGS, cpu_flags
 from adain.train.config import COMPILE_MODES
-
-BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # native bf16 matrix maths (oneDNN uses them); elsewhere bf16 is emulated
-
-
-@lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags (/proc/cpuinfo; empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            line = next((ln for ln in f if ln.startswith("flags")), "")
-    except OSError:
-        return frozenset()
-    return frozenset(line.split(":", 1)[-1].split())
 
 
 def on_gpu() -> bool:
