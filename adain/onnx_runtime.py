@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -138,14 +139,27 @@ def one_pass_parts() -> str:
 
 class OnnxGraph:
     """Calls an ONNX session like a Keras model on NHWC float32 batches (one image at a time, as the
-    graphs were exported with batch 1)."""
+    graphs were exported with batch 1). The file is read on first use: a stylizer that never tiles or
+    masks never opens its encoder and decoder graphs."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.session = session(path)
-        self.inputs = [i.name for i in self.session.get_inputs()]
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    @cached_property
+    def session(self):
+        return session(self.path)
+
+    @cached_property
+    def inputs(self) -> list[str]:
+        return [i.name for i in self.session.get_inputs()]
+
+    @cached_property
+    def outputs(self) -> list[str]:
+        return [o.name for o in self.session.get_outputs()]
+
+    @cached_property
+    def metadata(self) -> dict[str, str]:
+        return dict(self.session.get_modelmeta().custom_metadata_map)
 
     def _run(self, feeds: dict) -> list:
         """The graph's outputs (in order) for one image's inputs by name."""
@@ -190,8 +204,8 @@ class OnnxStylizer(AdainStylizer):
 
     def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
                  style_graph: OnnxGraph | None = None, tile_graph: OnnxGraph | None = None):
-        super().__init__(decoder.levels)
-        if len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
+        super().__init__((one_pass or decoder).levels)  # the one-pass graph has a style input per level
+        if one_pass is None and len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
             raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
                              "re-make it with scripts/quantize_encoder.py --multilevel")
         self.encoder, self.decoder, self.one_pass = encoder, decoder, one_pass
@@ -203,28 +217,30 @@ class OnnxStylizer(AdainStylizer):
         through Keras (once, then cached). int8: the shipped int8 VGG encoder (shipped weights only)."""
         if int8 and encoder_weights != "shipped":
             raise ValueError("runtime 'onnx-int8' quantizes the shipped VGG weights: use encoder_weights='shipped'")
+        source = file_sha1(decoder)
+        if int8 and ONE_PASS_GRAPH.exists():
+            tags = {PARTS_KEY: one_pass_parts(), SOURCE_KEY: source}
+            graphs = [cls._current(path, tags) for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH)]
+            if all(graphs):  # made from these weights: the encoder and decoder graphs are opened when first needed
+                return cls(cls.graph(INT8_ENCODER), cls.graph(SHIPPED_DECODER_GRAPH), *graphs)
         graph = cls.graph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
-        shipped = graph is not None and graph.metadata.get(SOURCE_KEY) == file_sha1(decoder)
-        if not shipped:
+        if graph is None or graph.metadata.get(SOURCE_KEY) != source:
             from adain.decoder import load_decoder
 
             graph = cls.graph(cached_graph(load_decoder(decoder), DECODER_FILE))
         if int8:
-            parts = one_pass_parts() if shipped else None
-            graphs = (cls._current(path, parts) for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH))
-            return cls(cls.graph(INT8_ENCODER), graph, *graphs)
+            return cls(cls.graph(INT8_ENCODER), graph)
         from adain.encoder import build_encoder
 
         return cls(cls.graph(cached_graph(build_encoder(graph.levels, encoder_weights), ENCODER_FILE)), graph)
 
     @classmethod
-    def _current(cls, path: Path, parts: str | None) -> OnnxGraph | None:
-        """The shipped graph at `path` if it was made from the graphs whose SHA-1s are `parts` (None: don't
-        load it); None when it is absent or stale (scripts/export_onnx_graphs.py remakes it)."""
-        if parts is None or not path.exists():
-            return None
-        graph = cls.graph(path)
-        return graph if graph.metadata.get(PARTS_KEY) == parts else None
+    def _current(cls, path: Path, tags: dict[str, str]) -> OnnxGraph | None:
+        """The shipped graph at `path` if its metadata has `tags` (the SHA-1s of the files holding its
+        weights and of the decoder weights it was made from); None when it is absent or stale
+        (scripts/export_onnx_graphs.py remakes it)."""
+        graph = cls.graph(path) if path.exists() else None
+        return graph if graph is not None and all(graph.metadata.get(k) == v for k, v in tags.items()) else None
 
     def _features(self, images: np.ndarray) -> dict:
         out = self.encoder(images)

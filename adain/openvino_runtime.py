@@ -10,7 +10,7 @@ held-out pairs at 512 px 2.00/255 from Keras against onnx-int8's 1.97/255 (READM
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -62,13 +62,26 @@ class OpenVinoGraph(OnnxGraph):
     """
 
     def __init__(self, path: str | Path, precision: str | None = None):
-        self.path, self.precision = Path(path), precision
-        self.model = _core().read_model(str(path))
-        self.inputs = [i.get_any_name() for i in self.model.inputs]
-        self.outputs = [o.get_any_name() for o in self.model.outputs]
-        info = self.model.get_rt_info()
-        self.metadata = {k: v.astype(str) for k, v in info["framework"].items()} if "framework" in info else {}
+        super().__init__(path)
+        self.precision = precision
         self._shapes, self._compiled, self._request = None, None, None
+
+    @cached_property
+    def model(self):
+        return _core().read_model(str(self.path))
+
+    @cached_property
+    def inputs(self) -> list[str]:
+        return [i.get_any_name() for i in self.model.inputs]
+
+    @cached_property
+    def outputs(self) -> list[str]:
+        return [o.get_any_name() for o in self.model.outputs]
+
+    @cached_property
+    def metadata(self) -> dict[str, str]:
+        info = self.model.get_rt_info()
+        return {k: v.astype(str) for k, v in info["framework"].items()} if "framework" in info else {}
 
     def _compile(self, shapes: dict) -> None:
         self.model.reshape({name: list(shape) for name, shape in shapes.items()})

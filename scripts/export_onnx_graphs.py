@@ -77,7 +77,7 @@ def main() -> None:
     parts = {p.name: p.read_bytes() for p in (INT8_ENCODER, SHIPPED_DECODER_GRAPH)}
     for model, path in ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH), (tile, TILE_GRAPH)):
         _externalize(model, parts)
-        onnx.helper.set_model_props(model, {PARTS_KEY: one_pass_parts()})
+        onnx.helper.set_model_props(model, {PARTS_KEY: one_pass_parts(), SOURCE_KEY: source})
         onnx.save(model, str(path))
         print(f"wrote {path} ({path.stat().st_size / 2**10:.0f} KiB; weights in {' and '.join(parts)})")
 

@@ -134,11 +134,23 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     """The shipped onnx-int8 stylizer runs encoder, AdaIN and decoder as one graph (stylize_int8.onnx, its
     weights read from the two shipped graphs): a cached style costs one graph call, and the picture is
     the two-graph path's (numpy AdaIN between the graphs) within rounding, for two styles mixed and α."""
-    from adain.onnx_runtime import ONE_PASS_GRAPH, PARTS_KEY, OnnxGraph, one_pass_parts
+    from adain.onnx_runtime import (
+        ONE_PASS_GRAPH,
+        PARTS_KEY,
+        SOURCE_KEY,
+        STYLE_GRAPH,
+        TILE_GRAPH,
+        OnnxGraph,
+        file_sha1,
+        one_pass_parts,
+    )
+    from adain.resources import SHIPPED_DECODER
 
-    assert OnnxGraph(ONE_PASS_GRAPH).metadata[PARTS_KEY] == one_pass_parts()  # else: scripts/export_onnx_graphs.py
+    for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH):  # else: scripts/export_onnx_graphs.py
+        assert OnnxGraph(path).metadata == {PARTS_KEY: one_pass_parts(), SOURCE_KEY: file_sha1(SHIPPED_DECODER)}
     s = Stylizer.load(runtime="onnx-int8")
     assert s.one_pass is not None
+    assert "session" not in vars(s.encoder) and "session" not in vars(s.decoder)  # opened when first needed
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
     styles, kw = [style, style[::-1, ::-1]], dict(weights=[0.3, 0.7], alpha=0.8, max_size=None)
     s.stylize(content, styles, **kw)  # the styles are now cached
