@@ -46,8 +46,8 @@ def fastest_runtime() -> str:
     installed and the CPU has AMX (a Xeon's matrix units: one pass 3.6x faster than ONNX Runtime's), else
     "onnx-int8" where ONNX Runtime is installed (a dependency), else "keras". With AVX-512 BF16 but no AMX
     (oneDNN capped to it, as on a Zen 4) OpenVINO tied ONNX Runtime (0.41 against 0.39 s), and its import
-    costs a fresh process 0.06-0.14 s; capped at AVX2 it took 0.91 s for a 512² stylization against
-    onnx-int8's 0.55 s uncapped (README, "Runtimes"). Where the CPU's flags cannot be read (macOS,
+    costs a fresh process 0.06-0.14 s; capped at AVX2 it took 0.96 s for a 512² stylization against
+    onnx-int8's 0.57 s uncapped (README, "Runtimes"). Where the CPU's flags cannot be read (macOS,
     Windows) it is not chosen.
 
     Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.

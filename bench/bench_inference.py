@@ -5,10 +5,10 @@ Magenta's arbitrary model) on the same images, in one run on the same machine: t
     python bench/bench_inference.py --decoder old=weights/training_v2/best_decoder.npz new=weights/decoder.npz
                                                # each decoder on each runtime at 512² -> bench/results/inference_decoders.json
 
-Each runtime runs in a fresh process of its own (its peak RSS is its own). Latency: median of 3 runs
+Each runtime runs in a fresh process of its own (its peak RSS is its own). Latency: median of 5 runs
 after a warm-up, model loaded; "new style" encodes the style each call, "cached" reuses it (the same
 style again: the demo, a video). "process": a whole `adain stylize --runtime R` command at 512² (start-up,
-model load, one image), median of 3, with its peak RSS. "avx2": the same latencies with oneDNN capped at
+model load, one image), median of 5, with its peak RSS. "avx2": the same latencies with oneDNN capped at
 AVX2 (ONEDNN_MAX_CPU_ISA) and float32, as OpenVINO runs on a CPU without AVX-512 (its plugin still sees
 bf16 in the CPU's flags under the cap, so the child asks for f32); ONNX Runtime's own kernels have no
 such cap. The fast runtimes (BIG_RUNTIMES) also make a 4096² image (tiled) in a fresh process each.
@@ -50,7 +50,7 @@ def square(size: int) -> Image.Image:
     return Image.open(CONTENT).convert("RGB").resize((size, size), Image.BICUBIC)
 
 
-def median_time(fn, runs: int = 3) -> float:
+def median_time(fn, runs: int = 5) -> float:
     fn()
     times = []
     for _ in range(runs):
@@ -93,7 +93,7 @@ def peer(sizes) -> dict:
     return out
 
 
-def whole_process(cmd: list[str], runs: int = 3) -> dict:
+def whole_process(cmd: list[str], runs: int = 5) -> dict:
     """`cmd` with {photo} (a 512² PNG) and {out} filled in, as fresh processes."""
     with tempfile.TemporaryDirectory() as tmp:
         photo, out = Path(tmp) / "photo.png", Path(tmp) / "out.png"
