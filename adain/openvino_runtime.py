@@ -2,10 +2,10 @@
 VNNI) and everything else in bfloat16 where the CPU has AMX or AVX-512 BF16 (float32 elsewhere), which ONNX
 Runtime's CPU kernels do not.
 
-Measured on a 2-vCPU Xeon with AMX, 576² bordered 512² content, the shipped graphs: one pass (int8 encoder,
-AdaIN, decoder) 0.095 s against ONNX Runtime's 0.345 s, the style graph 0.075 s against 0.178 s; on 8
-held-out pairs at 512 px 2.00/255 from Keras against onnx-int8's 1.97/255 (README, "Runtimes").
-`pip install 'adain[openvino]'`.
+Measured on a 2-vCPU Xeon with AMX, 576² bordered 512² content, the shipped graphs compiled for its shape:
+one pass (int8 encoder, AdaIN, decoder) 0.075-0.10 s against ONNX Runtime's 0.345 s, the style graph
+0.04-0.06 s against 0.18 s; on 8 held-out pairs at 512 px 2.00/255 from Keras against onnx-int8's 1.97/255
+(README, "Runtimes"). A dependency on x86-64 (`pip install 'adain[openvino]'` elsewhere).
 """
 
 from __future__ import annotations
@@ -39,10 +39,13 @@ def _core():
 
 def _prune(folder: Path, limit_mb: float = OPENVINO_CACHE_MB) -> None:
     """Delete the oldest compiled graphs under `folder` until the rest fit in `limit_mb`."""
-    blobs = sorted(folder.glob("*.blob"), key=lambda p: p.stat().st_mtime, reverse=True)
+    try:
+        blobs = sorted(((p.stat().st_mtime, p.stat().st_size, p) for p in folder.glob("*.blob")), reverse=True)
+    except OSError:  # another process pruned it meanwhile: the next compile prunes again
+        return
     total = 0
-    for blob in blobs:
-        total += blob.stat().st_size
+    for _, size, blob in blobs:
+        total += size
         if total > limit_mb * 2**20:
             blob.unlink(missing_ok=True)
 
