@@ -10,6 +10,7 @@ one pass (int8 encoder, AdaIN, decoder) 0.075-0.10 s against ONNX Runtime's 0.34
 
 from __future__ import annotations
 
+import threading
 from functools import cache, cached_property
 from pathlib import Path
 
@@ -68,6 +69,7 @@ class OpenVinoGraph(OnnxGraph):
         super().__init__(path)
         self.precision = precision
         self._shapes, self._compiled, self._request = None, None, None
+        self._lock = threading.Lock()  # one infer request, recompiled per shape: one call at a time
 
     @cached_property
     def model(self):
@@ -97,12 +99,13 @@ class OpenVinoGraph(OnnxGraph):
         """The outputs (copies) for one image's inputs by name; where `adain.memory.arenas_shrink()` (the
         CLI, the demo) the graph's working memory is handed back after the call (as ONNX Runtime's arena)."""
         shapes = {name: np.shape(value) for name, value in feeds.items()}
-        if shapes != self._shapes:
-            self._compile(shapes)
-        results = self._request.infer(feeds)
-        outputs = [results[out] for out in self._compiled.outputs]
-        if arenas_shrink():
-            self._compiled.release_memory()
+        with self._lock:
+            if shapes != self._shapes:
+                self._compile(shapes)
+            results = self._request.infer(feeds)
+            outputs = [results[out] for out in self._compiled.outputs]
+            if arenas_shrink():
+                self._compiled.release_memory()
         return outputs
 
 

@@ -282,3 +282,19 @@ def test_openvino_stylizes_where_its_cache_cannot_be_written(tmp_path, monkeypat
     finally:
         openvino_runtime._core.cache_clear()
     assert out.size == (content_arr.shape[1], content_arr.shape[0]) and np.asarray(out).std() > 10
+
+
+def test_openvino_stylizer_is_safe_across_threads(content_arr, style_arr):
+    """Threads sharing one stylizer, at two image shapes (each graph recompiles per shape): every result
+    equals the one made alone."""
+    pytest.importorskip("openvino")
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = Stylizer.load(runtime="openvino")
+    content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    jobs = [content, content[:40]] * 4
+    alone = [np.asarray(s.stylize(c, style, max_size=None)) for c in jobs[:2]]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda c: np.asarray(s.stylize(c, style, max_size=None)), jobs))
+    for i, out in enumerate(together):
+        np.testing.assert_array_equal(out, alone[i % 2])
