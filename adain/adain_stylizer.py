@@ -165,13 +165,14 @@ class AdainStylizer(Stylizer):
                     acc.add(f, m)
         content = {level: [acc.stats() for acc in accs] for level, accs in sums.items()}
         inputs = {"image": image, **{(level, i): m for level, ms in level_masks.items() for i, m in enumerate(ms)}}
+        if masks is None:  # the tile graph's statistics: the same for every window
+            whole, mixed = {level: pairs[0] for level, pairs in content.items()}, _mixture(stats, mix)
 
         def stylize_window(window: dict) -> np.ndarray:
             if masks is None:
-                whole = {level: pairs[0] for level, pairs in content.items()}
-                image = self._tile_pass(window["image"][None], whole, _mixture(stats, mix), alpha)
-                if image is not None:
-                    return image[0]
+                out = self._tile_pass(window["image"][None], whole, mixed, alpha)
+                if out is not None:
+                    return out[0]
             feats = self._features(window["image"][None])
             windows = {level: [window[level, i] for i in range(len(masks))] for level in feats} if masks else None
             return self.decode(self._targets(feats, content, stats, alpha, mix, windows), *window["image"].shape[:2])[0]

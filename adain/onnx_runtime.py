@@ -14,8 +14,10 @@ $ADAIN_CACHE (default ~/.cache/adain), keyed by the weights' content.
 With the shipped weights, onnx-int8 stylizes in one call of weights/stylize_int8.onnx (int8 encoder, AdaIN
 at every level with the style's statistics and α as inputs, decoder) and encodes a new style in one call of
 weights/style_int8.onnx; both read their weights from the two graph files (`adain.onnx_graphs` writes
-them). No feature map is copied out of the runtime. Masks and tiles use the two graphs. The same graphs
-run on OpenVINO in `adain.openvino_runtime` (`graph` names the class that runs a file).
+them). No feature map is copied out of the runtime. Each tile of a large image is one call of
+weights/stylize_tile_int8.onnx (the one-pass graph given the whole image's content statistics); masks use
+the two graphs. The same graphs run on OpenVINO in `adain.openvino_runtime` (`graph` names the class that
+runs a file).
 """
 
 from __future__ import annotations
@@ -193,7 +195,7 @@ class OnnxStylizer(AdainStylizer):
         encoder: the VGG graph (float or int8); one output (relu4_1) or one per level.
         decoder: the decoder graph; one input (relu4_1) or one per level (a multi-level decoder).
         one_pass: the graph of encoder, AdaIN and decoder in one (stylize_int8.onnx), used for every
-            stylization without masks or tiles; the two graphs serve masks and tiles.
+            stylization without masks or tiles; the two graphs serve masks (and tiles, without tile_graph).
         style_graph: the encoder with the style's statistics as its outputs (style_int8.onnx), used to
             encode every style; else the encoder graph and numpy.
         tile_graph: the one-pass graph with the content's statistics as inputs (stylize_tile_int8.onnx),

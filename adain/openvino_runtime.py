@@ -29,13 +29,17 @@ def _core():
     import openvino as ov
 
     core = ov.Core()
-    folder = cache_dir() / "openvino"
+    folder = _cache_folder()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:  # a read-only home: compile every time
         return core
     core.set_property({"CACHE_DIR": str(folder)})
     return core
+
+
+def _cache_folder() -> Path:
+    return cache_dir() / "openvino"
 
 
 def _prune(folder: Path, limit_mb: float = OPENVINO_CACHE_MB) -> None:
@@ -93,7 +97,7 @@ class OpenVinoGraph(OnnxGraph):
         hints = {"INFERENCE_PRECISION_HINT": self.precision} if self.precision else {}
         self._compiled = _core().compile_model(self.model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **hints})
         self._request, self._shapes = self._compiled.create_infer_request(), shapes
-        _prune(cache_dir() / "openvino")
+        _prune(_cache_folder())
 
     def _run(self, feeds: dict) -> list:
         """The outputs (copies) for one image's inputs by name; where `adain.memory.arenas_shrink()` (the

@@ -13,15 +13,15 @@ int8 encoder (weights/vgg19_int8.onnx, scripts/quantize_encoder.py), AdaIN at ev
 statistics, the style's given ones, α) and the decoder written channels-first with zero padding, so a
 stylization with a cached style is one graph call and no feature map leaves ONNX Runtime. It holds only
 the graph: its weights are read from the two files above (ONNX external data at their byte offsets), so
-it costs ~60 KiB, not another 8 MB; it is tagged with the SHA-1 of both, and the runtime ignores it when
-they changed.
+it costs ~45 KiB, not another 8 MB; it is tagged with the SHA-1s of both and of weights/decoder.npz, and
+the runtime ignores it when they changed.
 
 style_int8.onnx: the int8 encoder with the style's per-channel statistics as outputs
-(`adain.onnx_graphs.style_graph`): a new style is one call with no feature map copied out; ~10 KiB, its
+(`adain.onnx_graphs.style_graph`): a new style is one call with no feature map copied out; ~33 KiB, its
 weights in vgg19_int8.onnx, tagged like the one-pass graph.
 
 stylize_tile_int8.onnx: the one-pass graph with the content's statistics as inputs too, for the tiles of
-a large image (the whole image's statistics, summed tile by tile first); made and tagged the same way.
+a large image (the whole image's statistics, summed tile by tile first); ~41 KiB, made and tagged the same way.
 """
 
 from __future__ import annotations

@@ -27,6 +27,15 @@ def onnx_stylizer(cache, tiny_decoder_path):
     return Stylizer.load(tiny_decoder_path, runtime="onnx")
 
 
+def _record_calls(stylizer, names) -> list:
+    """The names of `stylizer`'s graphs (attributes `names`), appended in order as each graph is run."""
+    calls = []
+    for name in names:
+        graph = getattr(stylizer, name)
+        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    return calls
+
+
 def test_onnx_output_equals_keras(onnx_stylizer, tiny_stylizer, content_arr, style_arr):
     """Float32 graphs in ONNX Runtime: the same picture (odd size: padding and cropping included)."""
     content, style = content_arr[:61, :90].astype(np.uint8), style_arr.astype(np.uint8)
@@ -154,10 +163,7 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
     styles, kw = [style, style[::-1, ::-1]], dict(weights=[0.3, 0.7], alpha=0.8, max_size=None)
     s.stylize(content, styles, **kw)  # the styles are now cached
-    calls = []
-    for name in ("encoder", "decoder", "one_pass"):
-        graph = getattr(s, name)
-        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    calls = _record_calls(s, ("encoder", "decoder", "one_pass"))
     one = np.asarray(s.stylize(content, styles, **kw), np.float32)
     assert calls == ["one_pass"]
     s.one_pass = None
@@ -174,10 +180,7 @@ def test_tiles_are_one_call_each_of_the_tile_graph_and_equal_untiled(fixtures):
     content = Image.open(fixtures / "content.png").convert("RGB").resize((480, 360))
     style = fixtures / "style.png"
     whole = np.asarray(s.stylize(content, style, max_size=None, tile_size=0), np.float32)
-    calls = []
-    for name in ("encoder", "decoder", "one_pass", "tile_graph"):
-        graph = getattr(s, name)
-        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    calls = _record_calls(s, ("encoder", "decoder", "one_pass", "tile_graph"))
     tiled = np.asarray(s.stylize(content, style, max_size=None, tile_size=128), np.float32)
     assert calls == ["encoder"] * 20 + ["tile_graph"] * 20  # (360 + 64) x (480 + 64) in 4 x 5 tiles
     assert whole.std() > 10 and np.abs(whole - tiled).mean() <= 0.05 and np.abs(whole - tiled).max() <= 2
@@ -198,10 +201,7 @@ def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr)
         for got, want in zip(ours[level], ref[level]):
             assert got.shape == want.shape == (1, 1, 1, want.shape[-1])
             np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)  # float32 sums in another order
-    calls = []
-    for name in ("encoder", "decoder", "one_pass", "style_graph"):
-        graph = getattr(s, name)
-        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    calls = _record_calls(s, ("encoder", "decoder", "one_pass", "style_graph"))
     s.stylize(content_arr.astype(np.uint8), style_arr.astype(np.uint8), max_size=None)
     assert calls == ["style_graph", "one_pass"]
 
@@ -216,10 +216,7 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     ov = Stylizer.load(runtime="openvino")
     graphs = ("encoder", "decoder", "one_pass", "style_graph")
     assert all(isinstance(getattr(ov, name), OpenVinoGraph) for name in graphs)  # shipped parts recognised (metadata)
-    calls = []
-    for name in graphs:
-        graph = getattr(ov, name)
-        graph._run = lambda feeds, run=graph._run, name=name: calls.append(name) or run(feeds)
+    calls = _record_calls(ov, graphs)
     ours = np.asarray(ov.stylize(content, style, max_size=None), np.float32)
     assert calls == ["style_graph", "one_pass"]
     ref = np.asarray(Stylizer.load(runtime="onnx-int8").stylize(content, style, max_size=None), np.float32)
