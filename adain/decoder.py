@@ -11,6 +11,8 @@ levels, so a file is self-describing and loads on any Keras backend.
 
 from __future__ import annotations
 
+import json
+
 from pathlib import Path
 
 import keras
@@ -152,9 +154,12 @@ def widen_decoder(model: Decoder, width: float, noise: float = 0.02, seed: int =
     return wide
 
 
-def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16") -> None:
-    """Write the decoder's weights (and width) to an .npz file."""
+def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16", meta: dict | None = None) -> None:
+    """Write the decoder's weights (and width) to an .npz file, with `meta` (JSON: where the weights
+    came from, their score) for `decoder_meta`."""
     arrays = {"__width__": np.array(model.width, np.float64), "__skips__": np.array(model.skips, str)}
+    if meta:
+        arrays["__meta__"] = np.array(json.dumps(meta))
     for layer in model.layers:
         for var in layer.weights:
             arrays[f"{layer.name}/{var.name}"] = np.asarray(ops.convert_to_numpy(var)).astype(dtype)
@@ -163,6 +168,12 @@ def save_decoder(model: Decoder, path: str | Path, dtype: str = "float16") -> No
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, **arrays)
     tmp.replace(path)
+
+
+def decoder_meta(path: str | Path) -> dict:
+    """The `meta` saved with a decoder's weights ({} when none)."""
+    with np.load(path) as data:
+        return json.loads(str(data["__meta__"])) if "__meta__" in data else {}
 
 
 def load_decoder(path: str | Path, skips: tuple[str, ...] | None = None, width: float | None = None) -> Decoder:

@@ -9,8 +9,10 @@ The pairs are every held-out content image with every held-out style image of th
 (the validation split `adain train` never trains on). Lower is better; the baselines are the content
 image itself as output (style loss) and the style image as output (content loss).
 
---full scores whole pairs at 512 px (long side) on raw and normalised VGG19 features instead
-(`adain.full_size`, the scale users see), with each decoder's ratios to the first one's.
+--full scores whole pairs at 512 px (long side) instead (`adain.full_size`, the scale users see), with
+each decoder's ratios to the first one's: the headline is "paper", the AdaIN paper's losses in their
+unsquared form on raw VGG19 features (with the style's per-layer split); the squared losses on raw and
+normalised features stand beside it.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def full_size(args: argparse.Namespace) -> None:
     from adain.data import held_out
     from adain.decoder import load_decoder
     from adain.defaults import STYLE_SIZE
-    from adain.full_size import FULL_SIZE, SPACES, FullSizeValidator
+    from adain.full_size import FULL_SIZE, PAPER, SPACES, FullSizeValidator
 
     contents, styles = held_out(args.content, args.style, args.count)
     validator = FullSizeValidator(contents, styles[:args.styles])
@@ -82,9 +84,12 @@ def full_size(args: argparse.Namespace) -> None:
     for name, path, style_size in runs:
         scores = validator.score(load_decoder(path), keep=args.grid, style_size=style_size)
         columns.append(scores["outputs"])
-        row = {"decoder": path, "style_size": style_size or STYLE_SIZE, **{space: scores[space] for space in SPACES}}
+        row = {"decoder": path, "style_size": style_size or STYLE_SIZE, **{space: scores[space] for space in (PAPER, *SPACES)}}
         first = first or row
-        row["vs_first"] = {space: {k: round(row[space][k] / first[space][k], 3) for k in row[space]} for space in SPACES}
+        row["vs_first"] = {space: {k: round(v / first[space][k], 3) for k, v in row[space].items() if k != "per_layer"}
+                           for space in (PAPER, *SPACES)}
+        row["vs_first"][PAPER]["per_layer"] = {k: round(v / first[PAPER]["per_layer"][k], 3)
+                                               for k, v in row[PAPER]["per_layer"].items()}
         result["scores"][name] = row
         print(name, json.dumps(row), flush=True)
     out = save_result(args.out, result)

@@ -30,14 +30,13 @@ import shutil
 import signal
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "train_data"
-CHECKPOINT_FILES = ("decoder.npz", "ema_decoder.npz", "best_decoder.npz", "best_full_decoder.npz", "state.json",
-                    "log.csv", "val.csv", "val_full.csv")
 FINISH_MINUTES = 1.5  # kept for the last validations and the checkpoint after the time budget's steps
 STOP_MINUTES = 0.5  # before the wall-clock budget ends: SIGTERM, so the checkpoint is written in time
 BUNDLE_WEIGHTS = ("decoder.npz", "ema_decoder.npz", "best_decoder.npz", "best_full_decoder.npz", "optimizer.npz")
@@ -106,6 +105,7 @@ def train(args: argparse.Namespace) -> None:
     os.environ.setdefault("KERAS_BACKEND", args.backend)
     sys.path.insert(0, str(ROOT))
     from adain.train import TrainConfig, Trainer
+    from adain.train.state import has_checkpoint, restore_checkpoint
 
     if os.environ["KERAS_BACKEND"] == "torch":  # the backend in force: KERAS_BACKEND wins over --backend
         import torch
@@ -113,12 +113,8 @@ def train(args: argparse.Namespace) -> None:
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its convolution algorithms once
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if not (out / "state.json").exists():
-        for name in CHECKPOINT_FILES:
-            if (Path(args.checkpoint) / name).exists():
-                shutil.copyfile(Path(args.checkpoint) / name, out / name)
-        if not (out / "decoder.npz").exists():  # a committed checkpoint keeps only the moving average
-            shutil.copyfile(out / "ema_decoder.npz", out / "decoder.npz")
+    if not has_checkpoint(out):
+        restore_checkpoint(args.checkpoint, out)
     recipe = json.loads((out / "state.json").read_text())["config"]
     config = TrainConfig(**{**recipe, **_settings(args.set), "content_dir": str(Path(args.data) / "content"),
                             "style_dir": str(Path(args.data) / "style"), "out_dir": str(out),
@@ -162,13 +158,20 @@ def _settings(pairs: list[str]) -> dict:
 
 def bundle(args: argparse.Namespace) -> None:
     """The run folder as the weight files (each under the device tool's 16 MiB) and one tar of the rest."""
+    sys.path.insert(0, str(ROOT))
+    from adain.train.state import restore_checkpoint
+
     run, out = Path(args.run), Path(args.dir)
     out.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(out / BUNDLE_REST, "w") as tar:
-        for path in sorted(run.iterdir()):
-            if path.name in BUNDLE_WEIGHTS:
-                shutil.copyfile(path, out / path.name)
-            elif path.is_file() and not path.name.startswith("tmp."):
+    with tempfile.TemporaryDirectory() as flat:  # the checkpoint's folder flattened into the run's files
+        restore_checkpoint(run, flat)
+        with tarfile.open(out / BUNDLE_REST, "w") as tar:
+            for path in sorted(Path(flat).iterdir()):
+                if path.name in BUNDLE_WEIGHTS:
+                    shutil.copyfile(path, out / path.name)
+                else:
+                    tar.add(path, arcname=path.name)
+            for path in sorted(run.glob("*.png")):
                 tar.add(path, arcname=path.name)
     print(f"bundled {run} into {out}: " + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in sorted(out.iterdir())))
 

@@ -7,7 +7,7 @@
 #   scripts/training_checkpoint.sh ship            # weights/training_v3/best_full_decoder.npz -> weights/decoder.npz
 #
 # weights/training_v3/ is the one folder the repository keeps of a run: the latest checkpoint (the moving average of
-# the weights, float16, which a resume also takes as the raw weights) and the best weights by the 512-px validation,
+# the weights, float16, which a resume also takes as the raw weights; Adam then starts with fresh moments) and the best weights by the 512-px validation,
 # with state.json, the logs and figures. Commit it a few times per working period, not at every checkpoint: each commit
 # adds about 7 MB per changed weights file at the paper's width (weights/MODEL_CARD.md, "Repository growth").
 #
@@ -27,8 +27,7 @@ checkpoint_step() { python -c "import json; print(json.load(open('$1/state.json'
 case "${1:-}" in
   resume)
     if [ ! -f "$RUN/state.json" ] && [ -f "$SAVED/state.json" ]; then
-      mkdir -p "$RUN" && cp "$SAVED"/*.npz "$SAVED"/*.csv "$SAVED"/state.json "$RUN/"
-      cp "$RUN/ema_decoder.npz" "$RUN/decoder.npz"
+      python -c "import sys; from adain.train.state import restore_checkpoint; restore_checkpoint(*sys.argv[1:])" "$SAVED" "$RUN"
     fi
     nohup adain train --content ../shared/train_data/content --style ../shared/train_data/style --out "$RUN" \
       --init weights/training_v2/best_decoder.npz --sharp-crops --style-augment \
@@ -42,17 +41,22 @@ case "${1:-}" in
   save)
     FROM="${2:-$RUN}"
     mkdir -p "$SAVED"
-    for f in state.json log.csv val.csv val_full.csv; do [ ! -f "$FROM/$f" ] || cp "$FROM/$f" "$SAVED/"; done
+    for f in log.csv val.csv val_full.csv; do [ ! -f "$FROM/$f" ] || cp "$FROM/$f" "$SAVED/"; done
     python - "$FROM" "$SAVED" <<'PY'
+import json
 import sys
 from pathlib import Path
 from PIL import Image
-from adain.decoder import load_decoder, save_decoder
+from adain.decoder import decoder_meta, load_decoder, save_decoder
 from adain.train.plots import plot_losses
+from adain.train.state import checkpoint_dir, write_atomic
 run, saved = Path(sys.argv[1]), Path(sys.argv[2])
-for name in ("ema_decoder.npz", "best_full_decoder.npz"):  # float16: half the bytes, well below a step's change
-    if (run / name).exists():
-        save_decoder(load_decoder(run / name), saved / name, dtype="float16")
+# float16: half the bytes, well below a step's change; the optimizer's state is left out (Adam resumes with fresh moments)
+for path in (checkpoint_dir(run) / "ema_decoder.npz", run / "best_full_decoder.npz"):
+    if path.exists():
+        save_decoder(load_decoder(path), saved / path.name, dtype="float16", meta=decoder_meta(path))
+manifest = json.loads((run / "state.json").read_text())
+write_atomic(saved / "state.json", json.dumps({**manifest, "checkpoint": ""}, indent=1))  # the flat layout
 plot_losses(run)
 grid = Image.open(run / "val_grid.png")
 grid.resize((grid.width * 3 // 4, grid.height * 3 // 4), Image.LANCZOS).save(saved / "val_grid.png", optimize=True)

@@ -15,6 +15,7 @@ from PIL import Image
 from adain.data import list_images, split_holdout
 from adain.train import TrainConfig, Trainer
 from adain.train.logs import read_csv
+from adain.train.state import TrainState, checkpoint_dir
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gpu_train.py"
 
@@ -75,8 +76,13 @@ def test_the_checkpoint_trains_on_jax_and_resumes(source, tmp_path):
     assert report["backend"] == "jax" and report["step"] == 4
     assert read_csv(out / "log.csv")["step"].tolist() == [1, 2, 3, 4]
     assert read_csv(out / "val_full.csv")["step"].tolist() == [2, 4]
-    for name in ("decoder.npz", "ema_decoder.npz", "best_full_decoder.npz", "loss_curve.png", "val_grid.png"):
+    for name in ("best_full_decoder.npz", "loss_curve.png", "val_grid.png"):
         assert (out / name).exists(), name
+    assert {p.name for p in checkpoint_dir(out).iterdir()} == {"decoder.npz", "ema_decoder.npz", "optimizer.npz"}
+    bundled = tmp_path / "bundle"
+    _run("bundle", out, bundled)
+    _run("unbundle", bundled, tmp_path / "back")  # a device run's folder, brought back, resumes here at its step
+    assert TrainState.load(tmp_path / "back").step == 4 and (tmp_path / "back" / "optimizer.npz").exists()
     assert np.isfinite(read_csv(out / "log.csv")["loss"]).all()
     # The folder it wrote resumes on TensorFlow too (the files are backend-free).
     resumed = Trainer(TrainConfig(str(data / "content"), str(data / "style"), str(out), steps=5, **recipe), resume=True)

@@ -11,6 +11,7 @@ from adain.data import CropSampler, list_images, split_holdout
 from adain.train import TrainConfig, Trainer
 from adain.train.config import STYLE_WEIGHT
 from adain.train.logs import read_csv
+from adain.train.state import OPTIMIZER_FILE, TrainState, checkpoint_dir
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,11 @@ def test_tiny_run_learns_checkpoints_and_resumes(folders, tmp_path):
     trainer.fit()
     assert read_log(run)["step"].tolist() == list(range(1, 13))
     assert read_csv(run / "val.csv")["step"].tolist() == [0, 3, 6, 9, 12]  # untrained, then every 3
-    for name in ("decoder.npz", "optimizer.npz", "state.json", "best_decoder.npz", "val.csv", "loss_curve.png", "val_grid.png"):
+    for name in ("state.json", "best_decoder.npz", "val.csv", "loss_curve.png", "val_grid.png"):
         assert (run / name).exists(), name
+    assert checkpoint_dir(run) == run / "ckpt-00000012"  # the last step's folder, the only one kept
+    assert sorted(p.name for p in run.glob("ckpt-*")) == ["ckpt-00000012"]
+    assert {p.name for p in checkpoint_dir(run).iterdir()} == {"decoder.npz", "ema_decoder.npz", OPTIMIZER_FILE}
 
     with pytest.raises(FileExistsError, match="--resume"):
         Trainer(config(folders, run, steps=14))
@@ -61,24 +65,22 @@ def test_the_committed_checkpoint_resumes(folders, tmp_path):
     too) takes one more step and keeps its logs and recipe history. (Histories written as lists by earlier
     checkpoints load too: test_recipe_changes_mark_where_crop_or_lr_changed.)"""
     import json
-    import shutil
 
     from adain.resources import WEIGHTS_DIR
-    from adain.train.state import TrainState
+    from adain.train.state import restore_checkpoint
 
     saved = WEIGHTS_DIR / "training_v3"
     if not saved.exists():
         pytest.skip("the training checkpoints live in the repository, not in the installed package")
     run = tmp_path / "v3"
-    run.mkdir()
-    for name in ("ema_decoder.npz", "state.json", "log.csv", "val.csv"):
-        shutil.copy(saved / name, run / name)
-    shutil.copy(saved / "ema_decoder.npz", run / "decoder.npz")
+    restore_checkpoint(saved, run)
     before = TrainState.load(run)
     recipe = json.loads((saved / "state.json").read_text())["config"]
     trainer = Trainer(config(folders, run, steps=before.step + 1, multilevel=True, width=recipe["width"],
                              identity=recipe["identity"], val_every=10_000), resume=True)
-    assert trainer.optimizer.iterations.numpy() == before.step  # the lr schedule continues; Adam's moments restart
+    # Adam's moments restart, and so does its own step count; the lr schedule continues from the run's step.
+    assert trainer.optimizer.iterations.numpy() == 0 and trainer.state.adam_start == before.step
+    assert trainer.schedule.offset == before.step
     state = trainer.fit()
     assert state.step == before.step + 1
     assert read_log(run)["step"].tolist() == list(range(1, before.step + 2))
@@ -133,16 +135,15 @@ def test_adam_restarting_from_zero_moments_ramps_the_lr_up(folders, tmp_path):
     """A resume without the optimizer's state (a committed checkpoint) first moves each weight by at most
     lr / warmup: Adam's first update is about ±lr on every weight whatever its gradient."""
     from adain.decoder import load_decoder
-    from adain.train.state import OPTIMIZER_FILE
 
     run = tmp_path / "warm"
     Trainer(config(folders, run, steps=2)).fit()
-    (run / OPTIMIZER_FILE).unlink()
-    before = [v.numpy() for v in load_decoder(run / "decoder.npz").trainable_variables]
+    (checkpoint_dir(run) / OPTIMIZER_FILE).unlink()
+    before = [v.numpy() for v in load_decoder(checkpoint_dir(run) / "decoder.npz").trainable_variables]
     for warmup, bounds in ((10, (0.5e-4, 1.01e-4)), (0, (0.5e-3, 1.01e-3))):
         shutil.copytree(run, tmp_path / f"w{warmup}")
         Trainer(config(folders, tmp_path / f"w{warmup}", steps=3, warmup=warmup), resume=True).fit()
-        after = [v.numpy() for v in load_decoder(tmp_path / f"w{warmup}" / "decoder.npz").trainable_variables]
+        after = [v.numpy() for v in load_decoder(checkpoint_dir(tmp_path / f"w{warmup}") / "decoder.npz").trainable_variables]
         biggest = max(float(np.abs(a - b).max()) for a, b in zip(after, before))
         assert bounds[0] < biggest < bounds[1], (warmup, biggest)
 
@@ -374,3 +375,118 @@ def test_a_widened_decoder_computes_the_same_and_its_copies_can_learn_apart(tmp_
     assert not np.allclose(kernel[:, :, :half], kernel[:, :, half:])  # the two copies' shares differ
     with pytest.raises(ValueError, match="whole multiple"):
         load_decoder(tmp_path / "narrow.npz", width=0.6)
+
+
+def _first_update(folders, run):
+    """Median |Δw| over one resumed step of `run` of the raw decoder's weights that moved (in this tiny
+    random decoder many ReLUs are dead: their weights get no gradient)."""
+    from adain.decoder import load_decoder
+
+    before = np.concatenate([v.numpy().ravel() for v in load_decoder(checkpoint_dir(run) / "decoder.npz").trainable_variables])
+    state = TrainState.load(run)
+    Trainer(config(folders, run, steps=state.step + 1, val_every=10_000), resume=True).fit()
+    after = np.concatenate([v.numpy().ravel() for v in load_decoder(checkpoint_dir(run) / "decoder.npz").trainable_variables])
+    moved = np.abs(after - before)
+    return float(np.median(moved[moved > 0]))
+
+
+def test_a_resume_at_a_late_step_without_optimizer_state_updates_at_the_schedules_rate(folders, tmp_path):
+    """Issue #36: a checkpoint handed over without Adam's moments, resumed at step 5,000 with no warm-up,
+    moves the weights by the schedule's rate (Adam's first update is about ±lr per weight), not ~3x it
+    as when Adam's step count was set to the run's step (its bias correction then off). Measured: 1.00x
+    (3.1x before the fix)."""
+    import json
+
+    run = tmp_path / "late"
+    Trainer(config(folders, run, steps=2)).fit()
+    (checkpoint_dir(run) / OPTIMIZER_FILE).unlink()
+    manifest = json.loads((run / "state.json").read_text())
+    manifest["state"]["step"] = 5000
+    (run / "state.json").write_text(json.dumps(manifest))
+    rate = 1e-3 / (1 + 5e-5 * 5000)  # config(): lr 1e-3, the default decay
+    assert 1 / 1.5 < _first_update(folders, run) / rate < 1.5
+
+
+def test_a_resume_inside_the_warmup_with_optimizer_state_equals_an_uninterrupted_run(folders, tmp_path):
+    """Adam's moments, its step count and the warm-up's progress come back with the checkpoint: stopping
+    at step 2 of a 4-step warm-up and resuming gives the weights of a run straight through."""
+    straight = Trainer(config(folders, tmp_path / "straight", steps=4, warmup=4, val_every=100))
+    straight.fit()
+    Trainer(config(folders, tmp_path / "split", steps=2, warmup=4, val_every=100)).fit()
+    resumed = Trainer(config(folders, tmp_path / "split", steps=4, warmup=4, val_every=100), resume=True)
+    assert resumed.optimizer.iterations.numpy() == 2 and resumed.state.adam_start == 0
+    resumed.fit()
+    for a, b in zip(weights(straight.decoder), weights(resumed.decoder)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    # Control: the same resume with the warm-up's state lost (Adam restarted) ends elsewhere.
+    Trainer(config(folders, tmp_path / "lost", steps=2, warmup=4, val_every=100)).fit()
+    (checkpoint_dir(tmp_path / "lost") / OPTIMIZER_FILE).unlink()
+    lost = Trainer(config(folders, tmp_path / "lost", steps=4, warmup=4, val_every=100), resume=True)
+    lost.fit()
+    assert max(float(np.abs(a - b).max()) for a, b in zip(weights(straight.decoder), weights(lost.decoder))) > 1e-5
+
+
+def test_a_checkpoint_is_one_unit_whatever_step_a_kill_lands_on(folders, tmp_path):
+    """A checkpoint write killed half-way (here: an exception from inside the folder's writing) leaves
+    state.json naming the previous whole checkpoint; the half-written folder is never read and is
+    removed by the next checkpoint."""
+    from adain.train.state import commit_checkpoint
+
+    run = tmp_path / "unit"
+    trainer = Trainer(config(folders, run, steps=2, val_every=100))
+    trainer.fit()
+    saved = weights(trainer.decoder)
+
+    def dies_half_way(folder):
+        (folder / "decoder.npz").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        commit_checkpoint(run, 3, dies_half_way)
+    assert (run / "ckpt-00000003.tmp").exists() and checkpoint_dir(run).name == "ckpt-00000002"
+    resumed = Trainer(config(folders, run, steps=3, val_every=100), resume=True)
+    assert resumed.state.step == 2
+    for a, b in zip(saved, weights(resumed.decoder)):
+        np.testing.assert_array_equal(a, b)
+    resumed.fit()
+    assert [p.name for p in run.glob("ckpt-*")] == ["ckpt-00000003"]
+
+
+def test_best_weights_saved_after_the_checkpoint_are_never_replaced_by_worse(folders, tmp_path):
+    """The best weights carry their score: a run killed after saving a new best but before its next
+    checkpoint resumes with that score as the one to beat (the checkpoint's state.json is older)."""
+    import json
+
+    from adain.decoder import decoder_meta
+
+    run = tmp_path / "best"
+    Trainer(config(folders, run, steps=3, val_every=3)).fit()
+    meta, val = decoder_meta(run / "best_decoder.npz"), read_csv(run / "val.csv")
+    best = int(np.argmin(val["total_loss"]))
+    assert meta["by"] == "best_val" and meta["step"] == val["step"][best]
+    assert meta["score"] == pytest.approx(val["total_loss"][best], rel=1e-6)
+    manifest = json.loads((run / "state.json").read_text())
+    manifest["state"]["best_val"] = float("inf")  # as if the kill came before the checkpoint recorded it
+    (run / "state.json").write_text(json.dumps(manifest))
+    assert Trainer(config(folders, run, steps=4, val_every=3), resume=True).state.best_val == meta["score"]
+
+
+def test_step_time_leaves_out_a_pause():
+    """A step during which the process used no CPU (stopped, or here asleep) counts its CPU time at the
+    usual rate, not its wall time: SIGSTOP while benchmarking no longer inflates the logged step time."""
+    import time
+
+    from adain.train.clock import StepClock
+
+    clock = StepClock()
+    busy = []
+    for _ in range(3):
+        clock.start()
+        end = time.perf_counter() + 0.05
+        while time.perf_counter() < end:
+            pass
+        busy.append(clock.stop())
+    clock.start()
+    time.sleep(0.3)
+    paused = clock.stop()
+    assert min(busy) > 0.03 and paused < 0.03

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import keras
@@ -14,23 +15,40 @@ from tqdm import tqdm
 
 from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
-from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, load_decoder, save_decoder
+from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, decoder_meta, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.full_size import SPACES, FullSizeValidator
 from adain.image_io import load_image
+from adain.train.clock import StepClock
 from adain.train.config import TrainConfig
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
 from adain.train.schedule import WarmInverseTimeDecay
-from adain.train.state import Segment, TrainState, has_checkpoint, load_optimizer, save_optimizer
+from adain.train.state import (Segment, TrainState, checkpoint_dir, commit_checkpoint, has_checkpoint, load_optimizer,
+                                prune_checkpoints, save_optimizer)
 from adain.vgg_spec import STYLE_LAYERS
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, a job scheduler, the end of a session
+BEST_FILES = {"best_val": "best_decoder.npz", "best_full_val": "best_full_decoder.npz"}  # TrainState field -> weights
 
-def _interrupt(signum, frame) -> None:
-    """SIGTERM (kill, a job scheduler, the end of a session) stops training like Ctrl-C: with a checkpoint."""
-    raise KeyboardInterrupt
+
+@contextmanager
+def _stop_requests():
+    """A list that receives the stopping signals (STOP_SIGNALS) while the block runs, instead of an
+    exception raised wherever the signal lands: the loop stops between steps, so a step's weights and
+    its count are never split. Off the main thread (where handlers cannot be set) Ctrl-C still raises."""
+    requests: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requests
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: requests.append(signum)) for sig in STOP_SIGNALS}
+    try:
+        yield requests
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
@@ -106,10 +124,19 @@ class Trainer:
             self.state = TrainState.load(self.run)
             for log in (self.log, self.val_log, self.full_log):
                 log.truncate(self.state.step)
-        if not (resuming and load_optimizer(self.optimizer, self.run)):
-            # Adam's moments start from zero here: the lr ramps up from this step; its decay goes on.
-            self.optimizer.iterations.assign(self.state.step)
-            self.schedule.start, self.schedule.warmup = self.state.step, config.warmup
+            self._restore_best_scores()
+        if resuming and load_optimizer(self.optimizer, checkpoint_dir(self.run)):
+            counted = self.state.adam_start + int(self.optimizer.iterations.numpy())
+            if counted != self.state.step:
+                raise ValueError(f"{self.run}: the optimizer's state is of step {counted}, the checkpoint of step "
+                                 f"{self.state.step}; remove {checkpoint_dir(self.run)} / optimizer.npz to resume "
+                                 "with fresh moments")
+        else:
+            # Adam's moments start from zero here: so does its step count (bias correction), while the
+            # schedule goes on from the run's step (adain.train.schedule) and ramps up over the warm-up.
+            self.optimizer.iterations.assign(0)
+            self.state.adam_start = self.state.step
+        self.schedule.offset, self.schedule.warmup = self.state.adam_start, config.warmup
         self._encode_fn = autodiff.compile_fn(self._encode, jit=self.xla)
         self._step_fn = autodiff.compile_fn(self._train_step, jit=self.xla)
         self.state.history.append(Segment(self.state.step, self.state.elapsed_s, config.crop, config.batch,
@@ -119,15 +146,29 @@ class Trainer:
         """(decoder, its moving average or None): from the checkpoint, from --init, or new."""
         cfg = self.config
         if resuming:
-            decoder = load_decoder(self.run / "decoder.npz")
+            decoder = load_decoder(checkpoint_dir(self.run) / "decoder.npz")
         elif cfg.init:
             decoder = load_decoder(cfg.init, SKIP_LEVELS if cfg.multilevel else None, cfg.width if cfg.widen else None)
         else:
             decoder = Decoder(cfg.width, SKIP_LEVELS if cfg.multilevel else ())
         if not cfg.ema:
             return decoder, None
-        saved_ema = self.run / "ema_decoder.npz"
-        return decoder, load_decoder(saved_ema) if resuming and saved_ema.exists() else copy_decoder(decoder)
+        saved_ema = checkpoint_dir(self.run) / "ema_decoder.npz" if resuming else None
+        return decoder, load_decoder(saved_ema) if saved_ema and saved_ema.exists() else copy_decoder(decoder)
+
+    def _restore_best_scores(self) -> None:
+        """The best scores of the best weights on disk, which a kill may have saved after the
+        checkpoint: a resumed run never replaces them with worse ones."""
+        for field, name in BEST_FILES.items():
+            if (self.run / name).exists():
+                score = decoder_meta(self.run / name).get("score", float("inf"))
+                setattr(self.state, field, min(getattr(self.state, field), score))
+
+    def _save_best(self, field: str, score: float) -> None:
+        """Keep the shipped weights as the run's best by `field`, with their score and step."""
+        setattr(self.state, field, score)
+        save_decoder(self.shipped, self.run / BEST_FILES[field], dtype="float16",
+                     meta={"score": score, "step": self.state.step, "by": field})
 
     @property
     def shipped(self) -> keras.Model:
@@ -153,12 +194,16 @@ class Trainer:
         return losses
 
     def save_checkpoint(self) -> None:
-        """Weights, moving average, optimizer variables and state.json, each written atomically."""
-        save_decoder(self.decoder, self.run / "decoder.npz", dtype="float32")
-        if self.ema is not None:
-            save_decoder(self.ema, self.run / "ema_decoder.npz", dtype="float32")
-        save_optimizer(self.optimizer, self.run)
-        self.state.save(self.run, self.config)
+        """Weights, moving average and optimizer variables as one folder, then state.json naming it
+        (adain.train.state: a kill at any moment leaves a whole checkpoint)."""
+        def write(folder: Path) -> None:
+            save_decoder(self.decoder, folder / "decoder.npz", dtype="float32")
+            if self.ema is not None:
+                save_decoder(self.ema, folder / "ema_decoder.npz", dtype="float32")
+            save_optimizer(self.optimizer, folder)
+
+        self.state.save(self.run, self.config, commit_checkpoint(self.run, self.state.step, write))
+        prune_checkpoints(self.run)
 
     def validate(self) -> dict[str, float]:
         """Score the shipped weights on the held-out pairs; log, draw, and keep them if they are the best.
@@ -168,8 +213,7 @@ class Trainer:
         self.val_log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), **summary})
         save_grid(self.val_content, self.val_style, outputs, self.run / "val_grid.png")
         if summary["total_loss"] < self.state.best_val:
-            self.state.best_val = summary["total_loss"]
-            save_decoder(self.shipped, self.run / "best_decoder.npz", dtype="float16")
+            self._save_best("best_val", summary["total_loss"])
         plot_losses(self.run, self.config.plateau_hours, self.state.history)
         return summary
 
@@ -180,8 +224,7 @@ class Trainer:
         row = {f"{space}_{k}": v for space in SPACES for k, v in scores[space].items()}
         self.full_log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 1), **row})
         if row["raw_total_loss"] < self.state.best_full_val:
-            self.state.best_full_val = row["raw_total_loss"]
-            save_decoder(self.shipped, self.run / "best_full_decoder.npz", dtype="float16")
+            self._save_best("best_full_val", row["raw_total_loss"])
         return scores
 
     def _validate_is_flat(self, bar: tqdm, last: bool = False) -> bool:
@@ -200,7 +243,8 @@ class Trainer:
         return window_gain is not None and window_gain < cfg.min_improvement
 
     def fit(self) -> TrainState:
-        """Train to `config.steps` (or a plateau); Ctrl-C or SIGTERM stops with a checkpoint of the last step."""
+        """Train to `config.steps` (or a plateau); Ctrl-C or SIGTERM stops after the step under way, with a
+        checkpoint of it."""
         cfg = self.config
         start, start_elapsed = self.state.step, self.state.elapsed_s
         if start >= cfg.steps:
@@ -213,18 +257,17 @@ class Trainer:
         batches = zip(self.content.iterate(first, reuse), self.style.iterate(first, reuse))
         encoded = None
         bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
-        on_main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGTERM, _interrupt) if on_main_thread else None
-        try:
+        clock = StepClock()
+        with _stop_requests() as stop, closing(bar):
             while self.state.step < cfg.steps:
-                t0 = time.perf_counter()
+                clock.start()
                 shift = self.state.step % reuse
                 if encoded is None or shift == 0:
                     encoded = self._encode_fn(*next(batches))
                 content_feats, stats, identity_images = encoded
                 loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
                                                                  identity_images))
-                dt = time.perf_counter() - t0
+                dt = clock.stop()
                 self.state.step += 1
                 self.state.elapsed_s += dt
                 self.log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 2), "loss": loss,
@@ -235,21 +278,16 @@ class Trainer:
                     raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
                 out_of_time = bool(cfg.minutes) and self.state.elapsed_s - start_elapsed >= cfg.minutes * 60
                 last = self.state.step == cfg.steps or out_of_time
-                flat = (self.state.step % cfg.val_every == 0 or last) and self._validate_is_flat(bar, last)
-                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or last or flat:
+                flat = not stop and (self.state.step % cfg.val_every == 0 or last) and self._validate_is_flat(bar, last)
+                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or last or flat or stop:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
-                if flat:
+                if stop:
+                    bar.write(f"stopped by signal {stop[0]}: checkpoint of step {self.state.step} saved")
+                elif flat:
                     bar.write(f"validation improved by less than {cfg.min_improvement:.0%} in {cfg.plateau_hours:g} h: stopping")
-                if flat or out_of_time:
+                if flat or out_of_time or stop:
                     break
-        except KeyboardInterrupt:
-            bar.write("interrupted: saving a checkpoint")
-            self.save_checkpoint()
-        finally:
-            bar.close()
-            if on_main_thread:
-                signal.signal(signal.SIGTERM, previous)
         if self.skipped:
             examples = sorted(map(str, self.skipped))[:5]
             print(f"skipped {len(self.skipped)} unreadable training files, e.g. {examples}")
