@@ -6,7 +6,7 @@ classes below are imported on first use (PEP 562), so `adain --help` starts in a
 
 from importlib import import_module
 
-from adain.errors import Cancelled
+from adain.errors import Cancelled, install_hint
 from adain.image_io import ImageError, load_image
 
 _LAZY = {"Stylizer": "adain.stylizer", "optimize": "adain.gatys"}
@@ -17,7 +17,14 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
+        try:
+            module = import_module(_LAZY[name])
+        except ModuleNotFoundError as exc:  # `optimize` on the core install: say which extra has it
+            if install_hint(exc) is None:
+                raise
+            raise ModuleNotFoundError(f"adain.{name} needs {exc.name}, which is not installed: {install_hint(exc)}",
+                                      name=exc.name) from exc
+        return getattr(module, name)
     raise AttributeError(f"module 'adain' has no attribute {name!r}")
 
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from adain.adain_op import FeatureSums, adain_affine, channel_stats, mixed_statistics
 from adain.defaults import STYLE_SIZE
-from adain.image_io import ImageLike, load_image
+from adain.image_io import ImageLike, load_image, unit_floats
 from adain.pipeline import image_array
 from adain.stylizer import Stylizer
 from adain.tiling import map_tiles, tiled_map
@@ -259,7 +259,7 @@ def _tile_for(size: tuple[int, int], tile_size: int | None) -> int | None:
 def mask_array(mask: ImageLike, size: tuple[int, int]) -> np.ndarray:
     """A mask as float32 HxW in [0, 1] at `size` = (w, h): luminance of an image, or an array."""
     if isinstance(mask, np.ndarray) and mask.ndim == 2 and np.issubdtype(mask.dtype, np.floating):
-        img = Image.fromarray(np.clip(mask, 0, 1).astype(np.float32), "F")
+        img = Image.fromarray(unit_floats(mask, "mask").astype(np.float32), "F")
     else:
         img = load_image(mask).convert("L")
     arr = np.asarray(img.resize(size, Image.BILINEAR), np.float32)

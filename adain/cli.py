@@ -13,8 +13,8 @@ from pathlib import Path
 
 from adain import defaults
 from adain.color import PRESERVE_COLOR_MODES
-from adain.errors import install_hint
-from adain.image_io import ImageError
+from adain.errors import RuntimeUnavailable, install_hint
+from adain.image_io import ImageError, srgb_icc
 from adain.memory import map_large_blocks
 from adain.stylizer import RUNTIMES
 from adain.train.config import TrainConfig
@@ -157,9 +157,15 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
 
     if len(args.styles) != 1 or args.masks or args.weights:
         raise ValueError("frame sequences take exactly one style (no --weights or --mask)")
+    frames.check_output(args.content, args.output)
     items, fps = frames.read_frames(args.content)
-    names = [str(p) for p in items] if args.content.is_dir() else None
-    out = stylizer.stylize_frames(tqdm(items, unit="frame"), args.styles[0], alpha=args.alpha,
+    names = [p.name for p in items] if args.content.is_dir() else None
+
+    def with_progress():  # the bar starts with the first frame, once stylize_frames has checked the options
+        with tqdm(items, unit="frame") as bar:
+            yield from bar
+
+    out = stylizer.stylize_frames(with_progress(), args.styles[0], alpha=args.alpha,
                                   preserve_color=args.preserve_color, max_size=args.max_size, style_size=args.style_size)
     count = frames.write_frames(out, args.output, fps, names)
     print(f"wrote {count} frames to {args.output}")
@@ -168,7 +174,7 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
 def _save(image, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(path)
+        image.save(path, icc_profile=srgb_icc())
     except (OSError, ValueError) as exc:
         raise ImageError(f"cannot write '{path}': {exc}") from None
     print(f"wrote {path} ({image.width}x{image.height})")
@@ -187,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"adain: error: `adain {args.command}` needs {exc.name}, which is not installed: {install_hint(exc)}",
               file=sys.stderr)
         return 2
-    except (ImageError, ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ImageError, ValueError, FileNotFoundError, FileExistsError, RuntimeUnavailable) as exc:
         print(f"adain: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

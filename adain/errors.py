@@ -28,3 +28,23 @@ def install_hint(exc: ModuleNotFoundError) -> str | None:
     """"pip install 'adain[extra]'" for a missing optional dependency, None for anything else."""
     extra = EXTRAS.get((exc.name or "").split(".")[0])
     return None if extra is None else f"pip install 'adain[{extra}]'"
+
+
+class RuntimeUnavailable(ImportError):
+    """A runtime whose packages are installed but cannot be imported on this machine (a DLL that fails
+    to load, a build for another CPU): the message names the runtime and what its import raised.
+    `Stylizer.load()` with no runtime named falls back to the next one instead.
+
+    Example:
+
+    ```python
+    from adain import Stylizer
+    from adain.errors import RuntimeUnavailable
+
+    try:
+        s = Stylizer.load(runtime="openvino")
+    except RuntimeUnavailable as e:
+        print(e)  # e.g. runtime 'openvino' cannot be imported here: OSError: ...
+        s = Stylizer.load(runtime="onnx-int8")
+    ```
+    """

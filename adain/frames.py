@@ -1,18 +1,33 @@
 """Frame sequences for batch and video stylization: a folder of images, an animated GIF/WebP, or a
-video file (through imageio, when it and its ffmpeg plugin are installed)."""
+video file (through imageio, when it and its ffmpeg plugin are installed).
+
+No input is ever lost or overwritten: an output folder may not be (or contain) the input folder, a
+folder's frames keep their own file names (and formats), so `a.jpg` and `a.png` stay two files, and
+every output file is written under a temporary name and renamed when whole, so a stopped run leaves
+nothing half-written under a final name. Folder frames are read in natural order (frame_2 before
+frame_10). `check_output` refuses a bad output before any work is done.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable
 
 from PIL import Image, ImageSequence
 
-from adain.image_io import IMAGE_SUFFIXES, ImageError
+from adain.image_io import IMAGE_SUFFIXES, ImageError, srgb_icc, to_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm"})
 ANIMATED_SUFFIXES = frozenset({".gif", ".webp"})
-DEFAULT_FPS = 12.0
+DEFAULT_FPS = 12.0  # a folder's frame rate, and a file's that reports none (or 0)
+JPEG_QUALITY = 95  # frames written as JPEG (a folder of .jpg frames keeps its format)
+
+
+def natural_key(path: Path) -> tuple:
+    """Sort key of a file name with its runs of digits compared as numbers: frame_2 < frame_10."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", path.name) if part)
 
 
 def is_sequence(path: Path) -> bool:
@@ -28,47 +43,102 @@ def is_sequence(path: Path) -> bool:
     return False
 
 
+def check_output(content: Path, out: Path) -> None:
+    """Raise ImageError, before any work, for an output that cannot hold the frames of `content` or
+    would overwrite inputs: one still image's name, a path under a file, the input itself, or a
+    folder that is or contains the input folder."""
+    suffix = out.suffix.lower()
+    if suffix in IMAGE_SUFFIXES - ANIMATED_SUFFIXES and not out.is_dir():
+        raise ImageError(f"'{out}' names one image: frames go to a folder (a path without an extension), "
+                         f"an animated {'/'.join(sorted(ANIMATED_SUFFIXES))} or a video ({', '.join(sorted(VIDEO_SUFFIXES))})")
+    if suffix not in ANIMATED_SUFFIXES | VIDEO_SUFFIXES and out.is_file():
+        raise ImageError(f"'{out}' is a file: frames go to a folder")
+    existing = next(p for p in (out, *out.parents) if p.exists())  # "." or "/" at the latest
+    if existing != out and not existing.is_dir():
+        raise ImageError(f"cannot write '{out}': '{existing}' is not a folder")
+    source, target = content.resolve(), out.resolve()
+    if target == source or (content.is_dir() and source.is_relative_to(target)):
+        raise ImageError(f"'{out}' would overwrite the input '{content}': choose another output")
+
+
+def _fps(value) -> float:
+    """A frame rate as read from a file: DEFAULT_FPS where it is missing, zero or not a number."""
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_FPS
+    return fps if fps > 0 else DEFAULT_FPS
+
+
 def read_frames(path: Path) -> tuple[list, float]:
-    """(frames, fps): file paths for a folder (sorted by name), PIL/arrays for animations and videos."""
+    """(frames, fps): file paths for a folder (in natural order), RGB PIL images for animations (each
+    frame's transparency over white and EXIF orientation as `load_image` does), arrays for videos."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=natural_key)
         if not files:
             raise ImageError(f"'{path}': no image files in this folder")
         return files, DEFAULT_FPS
     if path.suffix.lower() in ANIMATED_SUFFIXES:
-        with Image.open(path) as img:
-            duration = img.info.get("duration") or 1000 / DEFAULT_FPS
-            return [f.convert("RGB") for f in ImageSequence.Iterator(img)], 1000.0 / duration
+        try:
+            with Image.open(path) as img:
+                duration = img.info.get("duration") or 0
+                frames = [to_rgb(frame.copy()) for frame in ImageSequence.Iterator(img)]
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"'{path}': the animation is corrupt or truncated ({exc})") from None
+        return frames, _fps(1000.0 / duration if duration else None)
     try:
         import imageio.v3 as iio
     except ImportError:
         raise ImageError(f"'{path}': reading video needs `pip install adain[video]` (imageio with ffmpeg)") from None
     try:
-        fps = float(iio.immeta(path).get("fps", DEFAULT_FPS))
+        fps = _fps(iio.immeta(path).get("fps"))
         return list(iio.imiter(path)), fps
     except Exception as exc:  # noqa: BLE001 - imageio raises many kinds on a bad video
         raise ImageError(f"'{path}': cannot read the video ({exc})") from None
 
 
+def _partial(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed to `path` (same suffix, so
+    writers that choose the format by it still do)."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    """One frame file, whole or not at all; JPEG at JPEG_QUALITY."""
+    tmp = _partial(path)
+    options = {"quality": JPEG_QUALITY} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    image.save(tmp, icc_profile=srgb_icc(), **options)
+    tmp.replace(path)
+
+
 def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: list[str] | None = None) -> int:
-    """Write frames to a folder (PNG per frame), an animated GIF/WebP, or a video; returns the count."""
+    """Write frames to a folder, an animated GIF/WebP, or a video; returns the count.
+
+    A folder gets one file per frame: the input's file name where `names` gives it (its format kept),
+    else frame_00000.png, ... Check the output first with `check_output`.
+    """
     suffix = out.suffix.lower()
-    if suffix in ANIMATED_SUFFIXES:
-        images = list(frames)
-        images[0].save(out, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
-        return len(images)
-    if suffix in VIDEO_SUFFIXES:
-        import imageio.v3 as iio
-        import numpy as np
+    try:
+        if suffix in ANIMATED_SUFFIXES:
+            images = list(frames)
+            tmp = _partial(out)
+            images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+            tmp.replace(out)
+            return len(images)
+        if suffix in VIDEO_SUFFIXES:
+            import imageio.v3 as iio
+            import numpy as np
 
-        images = [np.asarray(f) for f in frames]
-        iio.imwrite(out, np.stack(images), fps=fps)
-        return len(images)
-    out.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for i, frame in enumerate(frames):
-        name = Path(names[i]).stem if names else f"frame_{i:05d}"
-        frame.save(out / f"{name}.png")
-        count += 1
-    return count
-
+            images = [np.asarray(f) for f in frames]
+            tmp = _partial(out)
+            iio.imwrite(tmp, np.stack(images), fps=fps)
+            tmp.replace(out)
+            return len(images)
+        out.mkdir(parents=True, exist_ok=True)
+        count = 0
+        for i, frame in enumerate(frames):
+            _save(frame, out / (Path(names[i]).name if names else f"frame_{i:05d}.png"))
+            count += 1
+        return count
+    except OSError as exc:
+        raise ImageError(f"cannot write '{out}': {exc}") from None

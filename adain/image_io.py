@@ -1,13 +1,16 @@
 """Image input/output with Pillow: any common file or array in, RGB out, with clear errors.
 
 Handles EXIF orientation, transparency (composited on white), palette, greyscale, CMYK and 16-bit
-images, and refuses images whose pixel count could exhaust memory before decoding them.
+images and embedded colour profiles (converted to sRGB: a phone's Display P3 photo keeps its colours),
+and refuses images whose pixel count could exhaust memory before decoding them. Outputs carry an sRGB
+profile (`to_pil`), which PNG files keep.
 """
 
 from __future__ import annotations
 
 import io
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Union
 
@@ -88,6 +91,23 @@ def _check_pixels(size: tuple[int, int], max_pixels: int, name: str) -> None:
         )
 
 
+FLOAT_SLACK = 1e-3  # float inputs this far outside [0, 1] are rounding, clipped; further out is an error
+
+
+def unit_floats(arr: np.ndarray, what: str) -> np.ndarray:
+    """A float array of an image or mask on the 0-1 scale, checked: NaN, infinity and values outside
+    [0, 1] (beyond rounding) raise ImageError instead of being clipped silently (a 0-255 float array,
+    as `adain.pipeline.image_array` returns, would otherwise turn white)."""
+    if not np.isfinite(arr).all():
+        raise ImageError(f"float {what} array contains NaN or infinity")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < -FLOAT_SLACK or hi > 1 + FLOAT_SLACK:
+        hint = " (a 0-255 array: pass arr / 255, or arr.astype(np.uint8))" if hi <= 255 + FLOAT_SLACK and lo >= -FLOAT_SLACK else ""
+        raise ImageError(f"float {what} array with values in [{lo:.4g}, {hi:.4g}]: float {what}s are read on a "
+                         f"0-1 scale{hint}")
+    return np.clip(arr, 0.0, 1.0)
+
+
 def _from_array(arr: np.ndarray) -> Image.Image:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
@@ -96,9 +116,7 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     if arr.dtype == np.uint8:
         pass
     elif np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ImageError("float array contains NaN or infinity")
-        arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+        arr = (unit_floats(arr, "image") * 255.0 + 0.5).astype(np.uint8)
     elif arr.dtype == np.uint16:
         arr = (arr >> 8).astype(np.uint8)
     else:
@@ -106,9 +124,36 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
+@lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """The sRGB ICC profile (littlecms' built-in) that outputs are tagged with."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def to_srgb(img: Image.Image) -> Image.Image:
+    """`img` with its embedded colour profile (if any, and not sRGB already) converted to sRGB; an RGB,
+    RGBA or CMYK image whose profile cannot be read is left as it is."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (source.profile.profile_description or "").lower():
+            return img
+        return ImageCms.profileToProfile(img, source, ImageCms.ImageCmsProfile(io.BytesIO(srgb_icc())),
+                                         outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any Pillow mode -> RGB: transparency over white, 16-bit and float scaled to 8 bit."""
-    img = ImageOps.exif_transpose(img)
+    """Any Pillow mode -> RGB: colour profile to sRGB, transparency over white, 16-bit and float scaled
+    to 8 bit."""
+    img = to_srgb(ImageOps.exif_transpose(img))
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
@@ -134,7 +179,8 @@ def load_image(source: ImageLike, max_pixels: int = MAX_INPUT_PIXELS) -> Image.I
 
     Args:
         source: a path (str or Path), encoded bytes (bytes, bytearray), a PIL image, or an HxW / HxWx3 /
-            HxWx4 array (uint8, or float in [0, 1]).
+            HxWx4 array: uint8 (0-255), uint16 (0-65535) or float in [0, 1]; a float array outside
+            [0, 1] raises ImageError (divide a 0-255 float array by 255).
         max_pixels: refuse larger images before decoding them (decompression bombs).
 
     Example:
@@ -187,8 +233,10 @@ def to_array(img: Image.Image, size: tuple[int, int] | None = None) -> np.ndarra
 
 
 def to_pil(arr) -> Image.Image:
-    """float HxWx3 in 0-255 -> PIL RGB (clipped and rounded)."""
-    return Image.fromarray(np.clip(np.asarray(arr, np.float32) + 0.5, 0, 255).astype(np.uint8), "RGB")
+    """float HxWx3 in 0-255 -> PIL RGB (clipped and rounded), tagged sRGB."""
+    img = Image.fromarray(np.clip(np.asarray(arr, np.float32) + 0.5, 0, 255).astype(np.uint8), "RGB")
+    img.info["icc_profile"] = srgb_icc()
+    return img
 
 
 def image_grid(rows, cell: int, gap: int = 0) -> Image.Image:

@@ -1,4 +1,5 @@
-"""glibc's heap, set for a process that handles large images (no-ops where the C library is not glibc).
+"""glibc's heap, set for a process that handles large images (no-ops where the C library is not glibc:
+Windows, macOS, musl).
 
 glibc serves an allocation below its mmap threshold from the heap, and raises that threshold (up to
 32 MiB) each time it frees a larger block. The feature maps of a multi-level decoder (up to 85 MB for
@@ -18,12 +19,27 @@ Xeon with AMX: 0.105 s per call handing back, 0.075 s keeping, the process's pea
 from __future__ import annotations
 
 import ctypes
+import sys
+from functools import lru_cache
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
 LARGE_BLOCK = 1 << 20  # bytes: larger allocations are mapped on their own
 
-_LIBC = ctypes.CDLL(None)  # this process's own symbols, the C library's among them (no ldconfig run)
 _bounded = False  # map_large_blocks was called
+
+
+@lru_cache(maxsize=None)
+def _libc_function(name: str):
+    """The C library's function `name` where this process has one by that name (glibc's mallopt and
+    malloc_trim on Linux), else None. Looked up on first use, never at import: on Windows `CDLL(None)`
+    raises TypeError, and macOS's C library has neither function."""
+    if sys.platform == "win32":
+        return None
+    try:
+        libc = ctypes.CDLL(None)  # this process's own symbols, the C library's among them (no ldconfig run)
+    except (OSError, TypeError):
+        return None
+    return getattr(libc, name, None)
 
 
 def map_large_blocks() -> None:
@@ -31,7 +47,7 @@ def map_large_blocks() -> None:
     Runtime and OpenVINO graphs hand their working memory back after every call (call at start-up)."""
     global _bounded
     _bounded = True
-    mallopt = getattr(_LIBC, "mallopt", None)
+    mallopt = _libc_function("mallopt")
     if mallopt is not None:
         mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)
 
@@ -43,6 +59,6 @@ def arenas_shrink() -> bool:
 
 def release_freed_memory() -> None:
     """Return the heap's free pages to the OS (after a server's job: glibc keeps them otherwise)."""
-    trim = getattr(_LIBC, "malloc_trim", None)
+    trim = _libc_function("malloc_trim")
     if trim is not None:
         trim(0)

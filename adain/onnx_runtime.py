@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
@@ -81,18 +82,31 @@ def export_onnx(encoder, decoder, out_dir: str | Path) -> tuple[Path, Path]:
     return export_graph(encoder, out_dir / ENCODER_FILE), export_graph(decoder, out_dir / DECODER_FILE)
 
 
-def cached_graph(model, name: str) -> Path:
-    """`model` as an ONNX graph named `name`, from the cache or freshly exported into it. Each model is
-    keyed by the Keras version, its named inputs and outputs and its own weights, so a new decoder
-    does not re-export the encoder."""
+def graph_key(model) -> str:
+    """The cache key of `model`'s exported graph: the Keras version, the source of the modules that
+    build and export the networks, the model's configuration (its named inputs and outputs, and every
+    constant that is not a weight: the encoder's channel scales, the decoder's skip gain) and its
+    weights. Any change to one of them exports anew; a new decoder does not re-export the encoder."""
+    import json
+
     import keras
 
+    from adain import decoder, encoder
+
     digest = hashlib.sha1(keras.__version__.encode())
+    for module in (encoder, decoder, sys.modules[__name__]):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(json.dumps(model.get_config(), sort_keys=True, default=repr).encode())
     for part in (model.input, model.output):  # the encoder's taps: one weight file serves several graphs
         digest.update(repr(sorted(part) if isinstance(part, dict) else "").encode())
     for w in model.weights:
         digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(w)).tobytes())
-    path = cache_dir() / "onnx" / digest.hexdigest()[:16] / name
+    return digest.hexdigest()[:16]
+
+
+def cached_graph(model, name: str) -> Path:
+    """`model` as an ONNX graph named `name`, from the cache (`graph_key`) or freshly exported into it."""
+    path = cache_dir() / "onnx" / graph_key(model) / name
     return path if path.exists() else export_graph(model, path)
 
 

@@ -47,7 +47,8 @@ class Prepared:
 
 
 def image_array(source: ImageLike, max_size: int | None) -> np.ndarray:
-    """Decode an image input and size it: RGB float32 0-255, long side at most `max_size` (None: as is)."""
+    """Decode an image input and size it: RGB float32 0-255 (the networks' scale), long side at most
+    `max_size` (None: as is). As an image input again it is `arr / 255` (float inputs are read on 0-1)."""
     img = load_image(source)
     return to_array(img, fit_size(img.size, max_size))
 

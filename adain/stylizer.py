@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
@@ -25,7 +26,7 @@ from PIL import Image
 
 from adain.cpu import AMX_FLAGS, cpu_flags
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
-from adain.errors import install_hint
+from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageLike, is_image, load_image
 from adain.pipeline import check_options, prepare
 from adain.resources import SHIPPED_DECODER
@@ -57,8 +58,12 @@ def fastest_runtime() -> str:
     return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
 
 
+FALLBACKS = ("onnx-int8", "keras")  # where the automatic choice goes when its runtime cannot be imported
+
+
 def _class(module: str, name: str) -> type:
-    """A runtime's class, or an error that says which extra installs what it needs."""
+    """A runtime's class; an error that says which extra installs what it needs, or that names the
+    runtime and what its import raised (`RuntimeUnavailable`)."""
     try:
         return getattr(importlib.import_module(module), name)
     except ModuleNotFoundError as exc:
@@ -66,6 +71,13 @@ def _class(module: str, name: str) -> type:
             raise
         raise ModuleNotFoundError(f"{name} needs {exc.name}, which is not installed: {install_hint(exc)}",
                                   name=exc.name) from exc
+    except (ImportError, OSError, RuntimeError, TypeError, AttributeError) as exc:  # what broken binaries raise
+        raise RuntimeUnavailable(f"{module} cannot be imported here: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_runtime(runtime: str, decoder: Path, encoder_weights) -> Stylizer:
+    module, name, kwargs = RUNTIME_CLASSES[runtime]
+    return _class(module, name).load(decoder, encoder_weights=encoder_weights, **kwargs)
 
 
 class Stylizer(ABC):
@@ -104,12 +116,13 @@ class Stylizer(ABC):
                 faster on CPU), "onnx-int8" (also an int8 VGG encoder; with the shipped decoder it
                 imports neither TensorFlow nor Keras) or "openvino" (the onnx-int8 graphs on OpenVINO:
                 int8 and bf16 on the CPU's matrix units); None: `fastest_runtime()`, the best one
-                installed, as the command line and the demo choose (a core install has it).
+                installed, as the command line and the demo choose (a core install has it); where its
+                import fails on this machine, the next of FALLBACKS, with a warning naming why. A runtime
+                named here that cannot be imported raises `RuntimeUnavailable`.
 
         Example: `Stylizer.load("runs/mine/best_decoder.npz", runtime="onnx")`.
         """
-        runtime = runtime or fastest_runtime()
-        if runtime not in RUNTIME_CLASSES:
+        if runtime is not None and runtime not in RUNTIME_CLASSES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
         path = Path(decoder) if decoder is not None else SHIPPED_DECODER
         if not path.exists():
@@ -117,8 +130,18 @@ class Stylizer(ABC):
                 f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
                 f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
             )
-        module, name, kwargs = RUNTIME_CLASSES[runtime]
-        return _class(module, name).load(path, encoder_weights=encoder_weights, **kwargs)
+        if runtime is not None:
+            return _load_runtime(runtime, path, encoder_weights)
+        choices = [fastest_runtime()]
+        choices += [r for r in FALLBACKS if r not in choices]
+        for i, choice in enumerate(choices):
+            try:
+                return _load_runtime(choice, path, encoder_weights)
+            except (RuntimeUnavailable, ModuleNotFoundError) as exc:
+                if i + 1 == len(choices):
+                    raise
+                warnings.warn(f"runtime {choice!r} is unavailable ({exc}); using {choices[i + 1]!r}", RuntimeWarning,
+                              stacklevel=2)
 
     @staticmethod
     def from_hub(handle: str | Path) -> Stylizer:
@@ -213,8 +236,9 @@ class Stylizer(ABC):
             max_size: as in `stylize`.
             style_size: as in `stylize`.
 
-        Yields:
-            One RGB PIL image per frame, in order.
+        Returns:
+            An iterator of one RGB PIL image per frame, in order. The options are checked and the style
+            decoded by this call, before any frame is read.
 
         Example:
 
@@ -224,8 +248,13 @@ class Stylizer(ABC):
             im.save(f"out/{i:05d}.png")
         ```
         """
-        check_options(alpha, [style], None, None, preserve_color)
+        check_options(alpha, [style], None, None, preserve_color)  # here, not at the first frame
         style_img = load_image(style)  # decoded once, prepared and encoded with the first frame
+        return self._stylized_frames(frames, style_img, alpha, preserve_color, max_size, style_size)
+
+    def _stylized_frames(self, frames: Iterable[ImageLike], style_img: Image.Image, alpha: float,
+                         preserve_color: str | None, max_size: int | None, style_size: int | None) -> Iterator[Image.Image]:
+        """`stylize_frames`' frames, once its checks have passed."""
         encoded = None
         for frame in frames:
             p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
