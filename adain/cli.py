@@ -14,7 +14,7 @@ from pathlib import Path
 from adain import defaults
 from adain.color import PRESERVE_COLOR_MODES
 from adain.errors import RuntimeUnavailable, install_hint
-from adain.image_io import ImageError, srgb_icc
+from adain.image_io import ImageError, save_image
 from adain.memory import map_large_blocks
 from adain.stylizer import RUNTIMES
 from adain.train.config import TrainConfig
@@ -66,6 +66,29 @@ def _parser() -> argparse.ArgumentParser:
     _add_runtime(p)
     _add_color(p)
 
+    p = sub.add_parser("stylize-dataset", help="stylize every image of a folder tree in styles drawn from a folder "
+                       "(Stylized-ImageNet), on Ray Data: this machine or a Ray cluster")
+    p.add_argument("content_dir", type=Path, metavar="CONTENT_DIR", help="the dataset (recursive; folders are kept)")
+    p.add_argument("style_dir", type=Path, metavar="STYLE_DIR", help="the paintings")
+    p.add_argument("output_dir", type=Path, metavar="OUTPUT_DIR", help="stylized copies, manifest.csv, errors.csv")
+    p.add_argument("--styles-per-image", type=int, default=1, metavar="N", help="copies of each image, each in another style")
+    p.add_argument("--seed", type=int, default=0, help="seed of the style and alpha assignment (default %(default)s)")
+    p.add_argument("--alpha", type=float, default=defaults.ALPHA, help="style strength in [0, 1] (default %(default)s)")
+    p.add_argument("--alpha-range", type=float, nargs=2, metavar=("LO", "HI"), help="draw each output's alpha from [LO, HI]")
+    p.add_argument("--max-size", type=int, default=defaults.MAX_SIZE, help="long side of the outputs (default %(default)s)")
+    p.add_argument("--style-size", type=int, default=defaults.STYLE_SIZE,
+                   help="long side the styles are encoded at (default %(default)s)")
+    p.add_argument("--format", dest="fmt", choices=("jpg", "png"),
+                   help="output format (jpg at quality 95); default: each content's own")
+    p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: skip them, so a re-run resumes)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any content file could not be used")
+    p.add_argument("--address", help="a Ray cluster to run on (default: RAY_ADDRESS, else a local Ray for this run)")
+    p.add_argument("--workers", type=int, help="stylizer processes (default: one per node)")
+    p.add_argument("--cpus-per-worker", type=int, help="CPUs each holds (default: all of the smallest node's)")
+    _add_runtime(p)
+    _add_color(p)
+
     p = sub.add_parser("optimize", help="classic Gatys et al. optimisation (slow, no decoder needed)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path)
@@ -104,7 +127,7 @@ def _progress(total: int):
     return bar, callback
 
 
-def _run(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace) -> int:
     if args.command == "stylize":
         from adain import frames
         from adain.stylizer import Stylizer
@@ -117,6 +140,19 @@ def _run(args: argparse.Namespace) -> None:
                                  preserve_color=args.preserve_color, masks=[str(m) for m in args.masks] if args.masks else None,
                                  max_size=args.max_size, style_size=args.style_size)
         _save(image, args.output)
+    elif args.command == "stylize-dataset":
+        from adain.dataset import stylize_dataset
+
+        report = stylize_dataset(args.content_dir, args.style_dir, args.output_dir, styles_per_image=args.styles_per_image,
+                                 seed=args.seed, alpha=args.alpha, alpha_range=args.alpha_range, max_size=args.max_size,
+                                 style_size=args.style_size, preserve_color=args.preserve_color, runtime=args.runtime,
+                                 decoder=args.decoder, fmt=args.fmt, overwrite=args.overwrite, address=args.address,
+                                 workers=args.workers, cpus_per_worker=args.cpus_per_worker)
+        print(report.summary())
+        if report.failed:
+            print(f"unusable content files are listed in {args.output_dir / 'errors.csv'}")
+            if args.strict:
+                return 1
     elif args.command == "optimize":
         from adain.gatys import optimize
 
@@ -174,7 +210,7 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
 def _save(image, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(path, icc_profile=srgb_icc())
+        save_image(image, path)
     except (OSError, ValueError) as exc:
         raise ImageError(f"cannot write '{path}': {exc}") from None
     print(f"wrote {path} ({image.width}x{image.height})")
@@ -186,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     map_large_blocks()
     try:
-        _run(args)
+        status = _run(args)
     except ModuleNotFoundError as exc:
         if install_hint(exc) is None:
             raise
@@ -199,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("adain: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return status or 0
 
 
 def run() -> None:

@@ -16,12 +16,11 @@ from typing import Iterable
 
 from PIL import Image, ImageSequence
 
-from adain.image_io import IMAGE_SUFFIXES, ImageError, srgb_icc, to_rgb
+from adain.image_io import IMAGE_SUFFIXES, ImageError, partial_name, save_image, to_rgb
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm"})
 ANIMATED_SUFFIXES = frozenset({".gif", ".webp"})
 DEFAULT_FPS = 12.0  # a folder's frame rate, and a file's that reports none (or 0)
-JPEG_QUALITY = 95  # frames written as JPEG (a folder of .jpg frames keeps its format)
 
 
 def natural_key(path: Path) -> tuple:
@@ -97,20 +96,6 @@ def read_frames(path: Path) -> tuple[list, float]:
         raise ImageError(f"'{path}': cannot read the video ({exc})") from None
 
 
-def _partial(path: Path) -> Path:
-    """The temporary name a file is written under before it is renamed to `path` (same suffix, so
-    writers that choose the format by it still do)."""
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
-
-
-def _save(image: Image.Image, path: Path) -> None:
-    """One frame file, whole or not at all; JPEG at JPEG_QUALITY."""
-    tmp = _partial(path)
-    options = {"quality": JPEG_QUALITY} if path.suffix.lower() in (".jpg", ".jpeg") else {}
-    image.save(tmp, icc_profile=srgb_icc(), **options)
-    tmp.replace(path)
-
-
 def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: list[str] | None = None) -> int:
     """Write frames to a folder, an animated GIF/WebP, or a video; returns the count.
 
@@ -121,7 +106,7 @@ def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: li
     try:
         if suffix in ANIMATED_SUFFIXES:
             images = list(frames)
-            tmp = _partial(out)
+            tmp = partial_name(out)
             images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
             tmp.replace(out)
             return len(images)
@@ -130,14 +115,14 @@ def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: li
             import numpy as np
 
             images = [np.asarray(f) for f in frames]
-            tmp = _partial(out)
+            tmp = partial_name(out)
             iio.imwrite(tmp, np.stack(images), fps=fps)
             tmp.replace(out)
             return len(images)
         out.mkdir(parents=True, exist_ok=True)
         count = 0
         for i, frame in enumerate(frames):
-            _save(frame, out / (Path(names[i]).name if names else f"frame_{i:05d}.png"))
+            save_image(frame, out / (Path(names[i]).name if names else f"frame_{i:05d}.png"))
             count += 1
         return count
     except OSError as exc:

@@ -126,10 +126,15 @@ def _from_array(arr: np.ndarray) -> Image.Image:
 
 @lru_cache(maxsize=1)
 def srgb_icc() -> bytes:
-    """The sRGB ICC profile (littlecms' built-in) that outputs are tagged with."""
+    """The sRGB ICC profile (littlecms' built-in) that outputs are tagged with, made byte-stable: its
+    creation time (header bytes 24-36) fixed and its MD5 ID (84-100) left uncomputed, so the same
+    stylization gives the same file in every process."""
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = bytes([0x07, 0xD0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0])  # 2000-01-01 00:00:00
+    icc[84:100] = bytes(16)
+    return bytes(icc)
 
 
 def to_srgb(img: Image.Image) -> Image.Image:
@@ -237,6 +242,29 @@ def to_pil(arr) -> Image.Image:
     img = Image.fromarray(np.clip(np.asarray(arr, np.float32) + 0.5, 0, 255).astype(np.uint8), "RGB")
     img.info["icc_profile"] = srgb_icc()
     return img
+
+
+JPEG_QUALITY = 95  # outputs written as JPEG (as stylize-datasets writes Stylized-ImageNet)
+
+
+def partial_name(path: Path) -> Path:
+    """The temporary name a file is written under before it is renamed to `path` (same suffix, so
+    writers that choose the format by it still do)."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+def save_image(image: Image.Image, path: str | Path) -> None:
+    """Write an output image whole or not at all (a temporary name, then renamed), tagged sRGB, JPEG at
+    JPEG_QUALITY; the format follows the suffix."""
+    path = Path(path)
+    tmp = partial_name(path)
+    options = {"quality": JPEG_QUALITY} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    try:
+        image.save(tmp, icc_profile=srgb_icc(), **options)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
 
 
 def image_grid(rows, cell: int, gap: int = 0) -> Image.Image:

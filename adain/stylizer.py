@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import warnings
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Iterator, Sequence
 
@@ -28,7 +29,7 @@ from adain.cpu import AMX_FLAGS, cpu_flags
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
 from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageLike, is_image, load_image
-from adain.pipeline import check_options, prepare
+from adain.pipeline import check_options, image_array, prepare
 from adain.resources import SHIPPED_DECODER
 
 # runtime name -> (module, class, keyword arguments of its `load`)
@@ -73,6 +74,33 @@ def _class(module: str, name: str) -> type:
                                   name=exc.name) from exc
     except (ImportError, OSError, RuntimeError, TypeError, AttributeError) as exc:  # what broken binaries raise
         raise RuntimeUnavailable(f"{module} cannot be imported here: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class EncodedStyle:
+    """A style as one stylizer encodes it (`Stylizer.encode_style`): a few KB of statistics that
+    `stylize` takes in place of the style image, so a style used for many images (a dataset, a server's
+    gallery) is decoded and encoded once. Picklable (numpy arrays), so it can travel to other processes
+    running the same runtime (and decoder: its levels are the statistics' layers).
+
+    Attributes:
+        owner: the runtime class of the stylizer that encoded it (another runtime refuses it).
+        style_size: the long side the style was encoded at.
+        data: the runtime's encoding.
+    """
+
+    owner: str
+    style_size: int | None
+    data: Any
+
+
+def _numpy_tree(x):
+    """`x` with every tensor leaf (dict values, tuple and list items) as a numpy array: picklable."""
+    if isinstance(x, dict):
+        return {k: _numpy_tree(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return type(x)(_numpy_tree(v) for v in x)
+    return np.asarray(x)
 
 
 def _load_runtime(runtime: str, decoder: Path, encoder_weights) -> Stylizer:
@@ -213,14 +241,50 @@ class Stylizer(ABC):
 
         Example: `Stylizer.load().stylize("photo.jpg", "painting.jpg", max_size=512).save("out.png")`.
         """
-        styles = [style] if is_image(style) else list(style)
+        styles = [style] if is_image(style) or isinstance(style, EncodedStyle) else list(style)
         mix = check_options(alpha, styles, weights, masks, preserve_color)
         if not self.mixes_styles and (len(styles) > 1 or masks is not None or tile_size):
             raise ValueError(f"{type(self).__name__} takes one style image: style mixing, masks and tiling "
                              "need the AdaIN runtimes (Stylizer.load)")
-        p = prepare(content, styles, preserve_color, max_size, style_size)
-        return p.finish(self._render(p.content_in, [self._encode_style(s) for s in p.styles_in], alpha, mix, masks,
-                                     tile_size))
+        encoded = [s for s in styles if isinstance(s, EncodedStyle)]
+        if encoded and preserve_color:
+            raise ValueError("an encoded style cannot keep the photo's colours (preserve_color recolours the style "
+                             "after each photo): pass the style image")
+        for e in encoded:
+            if e.owner != self._owner:
+                raise ValueError(f"this style was encoded by {e.owner}, not by this stylizer ({self._owner})")
+        p = prepare(content, [s for s in styles if not isinstance(s, EncodedStyle)], preserve_color, max_size, style_size)
+        fresh = iter(p.styles_in)
+        stats = [s.data if isinstance(s, EncodedStyle) else self._encode_style(next(fresh)) for s in styles]
+        return p.finish(self._render(p.content_in, stats, alpha, mix, masks, tile_size))
+
+    @property
+    def _owner(self) -> str:
+        """Who encoded a style (`EncodedStyle.owner`): the runtime's class."""
+        return type(self).__name__
+
+    def encode_style(self, style: ImageLike, style_size: int | None = STYLE_SIZE) -> EncodedStyle:
+        """Encode a style once for many `stylize` calls with this stylizer (or another process's
+        stylizer of the same runtime and decoder): a dataset, a server's gallery of paintings.
+
+        Args:
+            style: the style image (the kinds `stylize` takes).
+            style_size: the long side it is encoded at (None: its own), as in `stylize`.
+
+        Returns:
+            An `EncodedStyle`, which `stylize` takes where it takes a style image (without
+            preserve_color, which remakes the style after each photo).
+
+        Example:
+
+        ```python
+        s = Stylizer.load()
+        starry = s.encode_style("starry_night.jpg")
+        for photo in ("a.jpg", "b.jpg"):
+            s.stylize(photo, starry).save(f"out-{photo}")
+        ```
+        """
+        return EncodedStyle(self._owner, style_size, _numpy_tree(self._encode_style(image_array(style, style_size))))
 
     def stylize_frames(self, frames: Iterable[ImageLike], style: ImageLike, alpha: float = ALPHA,
                        preserve_color: str | None = None, max_size: int | None = MAX_SIZE,
