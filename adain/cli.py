@@ -84,8 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="redo outputs that exist (default: skip them, so a re-run resumes)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any content file could not be used")
     p.add_argument("--address", help="a Ray cluster to run on (default: RAY_ADDRESS, else a local Ray for this run)")
-    p.add_argument("--workers", type=int, help="stylizer processes (default: one per node)")
-    p.add_argument("--cpus-per-worker", type=int, help="CPUs each holds (default: all of the smallest node's)")
+    p.add_argument("--workers", type=int, help="stylizer processes (default: as many as the cluster's CPUs hold)")
+    p.add_argument("--cpus-per-worker", type=int, help="CPUs Ray reserves for each worker (default 1: the fastest "
+                   "measured; each holds a stylizer, ~300 MB)")
     _add_runtime(p)
     _add_color(p)
 

@@ -59,8 +59,17 @@ def test_command_line_section_runs(readme_files):
     assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
 
 
+def test_dataset_section_commands_parse():
+    """The dataset commands' options exist as written (they run in tests/test_dataset.py, which needs Ray in
+    a private network namespace)."""
+    lines = [ln for ln in section_block("Datasets on Ray Data", "bash").splitlines() if ln.strip()]
+    parsed = [_parser().parse_args(shlex.split(ln)[1:]) for ln in lines]
+    assert [a.command for a in parsed] == ["stylize-dataset"] * 2
+    assert (parsed[1].styles_per_image, parsed[1].alpha_range, parsed[1].seed, parsed[1].address) == (3, [0.5, 1.0], 7, "auto")
+
+
 @pytest.mark.parametrize("module", ["adain.pipeline", "adain.train.config", "adain.train.schedule", "adain.decoder",
-                                    "adain.image_io"])
+                                    "adain.image_io", "adain.dataset", "adain.train.clock"])
 def test_docstring_examples(module):
     import doctest
     import importlib
@@ -79,7 +88,10 @@ def test_every_public_name_is_documented_with_an_example():
 
     for name in adain.__all__:
         assert "Example" in (inspect.getdoc(getattr(adain, name)) or ""), name
-    for fn in (adain.optimize, adain.load_image, Stylizer.load, Stylizer.from_hub, Stylizer.stylize, Stylizer.stylize_frames):
+    from adain.dataset import StylizeBatch, stylize_dataset
+
+    for fn in (adain.optimize, adain.load_image, Stylizer.load, Stylizer.from_hub, Stylizer.stylize, Stylizer.stylize_frames,
+               Stylizer.encode_style, stylize_dataset, StylizeBatch):
         doc = inspect.getdoc(fn) or ""
         missing = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls") and f"{p}:" not in doc]
         assert "Args:" in doc and "Example" in doc and not missing, (fn.__qualname__, missing)
