@@ -63,15 +63,17 @@ class DemoLimits:
     classic_steps: int = 100  # the classic mode's steps slider's start
     classic_budget_s: float = 600.0  # cost limit of one classic job, in seconds of a 2-vCPU machine
     keep_results: int = 32  # result PNGs kept on disk (older ones are deleted after each job)
-    queue_size: int = 64  # jobs waiting in line (both queues together); more are refused
+    fast_queue_size: int = 64  # fast jobs waiting in line; more are refused (classic jobs never count here)
+    classic_queue_size: int = 8  # classic jobs waiting in line (each may cost up to the classic budget)
     cache_cleanup: tuple[int, int] = (600, 1800)  # and Gradio deletes cached files older than 30 min, every 10 min
 
     @property
     def cache_entries(self) -> int:
         """Gradio's cache (uploads and its copies of results, one folder per file) keeps its newest this
-        many after each job: a full queue's inputs (3 uploads per job) and its results, so no waiting job
-        loses its files. At the upload limit that is under 5 GB; photos make it far less."""
-        return 4 * self.queue_size
+        many after each job: full queues' inputs (3 uploads per job), results and a classic job's ~10
+        previews, so no waiting job loses its files. At the upload limit that is under 10 GB; photos make it
+        far less."""
+        return 4 * self.fast_queue_size + 14 * self.classic_queue_size
 
 
 DEMO = DemoLimits()

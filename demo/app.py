@@ -25,6 +25,9 @@ import uuid
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Gradio's cache (uploads, its copies of results) in a folder of the demo's own: the disk bounds below prune it,
+# and must never reach another Gradio app's files in the shared default folder.
+os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "adain-demo-gradio"))
 
 import gradio as gr  # noqa: E402
 
@@ -34,7 +37,7 @@ from adain.defaults import ALPHA, DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
 from adain.memory import map_large_blocks, release_freed_memory  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
-from browser import assemble, mount  # noqa: E402  (demo/browser.py: the in-browser page at /browser)
+from browser import cached_site, mount  # noqa: E402  (demo/browser.py: the in-browser page at /browser)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
@@ -43,6 +46,7 @@ COLOR_CHOICES = {"Use the style's colours": None, "Keep photo colours (luminance
                  "Keep photo colours (match style colours first)": "histogram"}
 OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"  # result PNGs (Gradio serves its own copies of them)
 ABANDONED_S = 5.0  # a classic job whose page has not taken its progress for this long is stopped
+POLL_S = 1.0  # how often a waiting classic generator looks whether its worker has ended
 _CLASSIC_SLOT = threading.Semaphore(1)  # one optimisation computes at a time, a stopping one included
 
 
@@ -190,6 +194,8 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
     outcome: dict = {}
 
     def emit(event) -> None:
+        if cancel.is_set():
+            return
         try:
             events.put(event, timeout=ABANDONED_S)
         except queue.Full:  # nobody takes the progress any more: the page has gone
@@ -199,12 +205,18 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
         try:
             from adain import optimize  # TensorFlow loads with the first classic job, not at start-up
 
-            with _CLASSIC_SLOT:
+            # The slot is held by a job that stops within one step when cancelled, or within its budget
+            if not _CLASSIC_SLOT.acquire(timeout=budget + 60):
+                outcome["error"] = "The classic mode is busy: try again in a few minutes."
+                return
+            try:
                 outcome["image"] = optimize(
                     content_img, style_img, steps=steps, size=size, scales=scales,
                     preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color), cancel=cancel,
                     callback=lambda step, losses, image: emit(
                         (step, losses["total"], image if step % preview_every == 0 and step < steps else None)))
+            finally:
+                _CLASSIC_SLOT.release()
         except Cancelled:
             outcome["error"] = "The job was cancelled."
         except (ImageError, ValueError) as exc:
@@ -213,13 +225,22 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
             outcome["error"] = f"The optimisation failed ({type(exc).__name__})."
         finally:
             release_freed_memory()
-            if not cancel.is_set():
-                emit(None)
+            emit(None)
 
     progress(0, desc="waiting for the previous classic job to stop")
-    threading.Thread(target=work, daemon=True, name="adain-classic").start()
+    worker = threading.Thread(target=work, daemon=True, name="adain-classic")
+    worker.start()
     try:
-        while (event := events.get()) is not None:
+        while True:  # every wait has a timeout: a worker that ended without a last event still ends the job
+            try:
+                event = events.get(timeout=POLL_S)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                outcome.setdefault("error", "The job was stopped: its page stopped taking its progress.")
+                break
+            if event is None:
+                break
             step, loss, preview = event
             progress(step / steps, desc=f"step {step}/{steps}, loss {loss:.4g}")
             # A yield every step: Gradio can only close (cancel) this generator between two of them.
@@ -281,11 +302,33 @@ def build() -> gr.Blocks:
                                         api_name="optimize", concurrency_limit=1, concurrency_id="classic")
         stop_classic.click(None, None, None, cancels=[classic_job], api_visibility="private")
         pairs = [[c, s] for c, s in zip(_examples("content"), _examples("styles"))]
-        if pairs:
-            gr.Examples(pairs, inputs=[content, style], outputs=[output, download], fn=stylize,
-                        run_on_click=True, cache_examples=False, label="One-click examples")
-    demo.queue(max_size=DEMO.queue_size, default_concurrency_limit=1)  # one job per queue at a time
+        if pairs:  # a click fills the inputs, then runs the fast mode in its group (no endpoint of its own)
+            one_click = gr.Examples(pairs, inputs=[content, style], label="One-click examples", api_visibility="private")
+            one_click.load_input_event.then(stylize, [content, style], [output, download], concurrency_limit=1,
+                                            concurrency_id="fast", api_visibility="private")
+    demo.queue(max_size=None, default_concurrency_limit=1)  # one job per queue at a time; waiting: per mode, below
+    _limit_waiting_per_mode(demo, {"fast": DEMO.fast_queue_size, "classic": DEMO.classic_queue_size})
     return demo
+
+
+def _limit_waiting_per_mode(demo: gr.Blocks, limits: dict[str, int]) -> None:
+    """Refuse a job when its mode's line (Gradio's queue of its concurrency group) holds `limits[group]`
+    waiting jobs, whatever the other mode's line holds: queued classic jobs never make a fast request
+    wait or be refused. (Gradio's own max_size counts both lines together.)"""
+    from gradio import route_utils
+
+    line = demo._queue
+    push = line.push
+
+    async def bounded(body, request, username):
+        if body.fn_index is not None:
+            group = route_utils.get_fn(demo, None, body).concurrency_id
+            waiting = line.event_queue_per_concurrency_id.get(group)
+            if group in limits and waiting is not None and len(waiting.queue) >= limits[group]:
+                return False, f"The {group} mode's queue is full ({limits[group]} jobs waiting): try again soon.", "queue_full"
+        return await push(body, request, username)
+
+    line.push = bounded
 
 
 def main() -> None:
@@ -305,7 +348,7 @@ def main() -> None:
         _STYLIZER["runtime"] = args.runtime
     map_large_blocks()  # large arrays go back to the OS when freed (adain.memory)
     _stylizer()  # load (and on the very first run export the ONNX graphs) before the first visitor waits
-    site = assemble(Path(tempfile.mkdtemp(prefix="adain-browser-")))
+    site = cached_site()  # assembled once per version of its files, not per start
     demo = build()
     app, _, _ = demo.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

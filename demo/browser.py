@@ -10,9 +10,11 @@ page loads that same version from jsDelivr. Served cross-origin isolated (COOP/C
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,9 @@ def assemble(out: Path, ort: bool = True) -> Path:
         shutil.copyfile(WEB / name, out / name)
     for name in MODEL_FILES:
         shutil.copyfile(WEIGHTS_DIR / name, out / "models" / name)
+    # the page keys its model cache (and the files' URLs) by these: an update replaces the cached graphs
+    versions = {name: hashlib.sha1((WEIGHTS_DIR / name).read_bytes()).hexdigest()[:16] for name in MODEL_FILES}
+    (out / "models" / "index.json").write_text(json.dumps(versions, indent=1))
     listing = {}
     for kind, folder in (("content", "content"), ("style", "styles")):
         files = sorted(p for p in (EXAMPLES / folder).iterdir() if p.suffix.lower() in (".jpg", ".png"))
@@ -52,11 +57,50 @@ def assemble(out: Path, ort: bool = True) -> Path:
             shutil.copyfile(p, out / "examples" / folder / p.name)
         listing[kind] = [f"{folder}/{p.name}" for p in files]
     (out / "examples" / "index.json").write_text(json.dumps(listing, indent=1))
+    shutil.copyfile(EXAMPLES / "LICENSES.md", out / "examples" / "LICENSES.md")  # the paintings' provenance
     if ort and ORT_DIST.is_dir():
         (out / "ort").mkdir(exist_ok=True)
         for name in ORT_FILES:
             shutil.copyfile(ORT_DIST / name, out / "ort" / name)
     return out
+
+
+def _sources(ort: bool) -> list[Path]:
+    """Every file the site is made of (what `assemble` copies)."""
+    from adain.resources import WEIGHTS_DIR
+
+    files = [WEB / n for n in PAGE_FILES] + [WEIGHTS_DIR / n for n in MODEL_FILES]
+    files += sorted(p for folder in ("content", "styles") for p in (EXAMPLES / folder).iterdir()) + [EXAMPLES / "LICENSES.md"]
+    return files + ([ORT_DIST / n for n in ORT_FILES] if ort and ORT_DIST.is_dir() else [])
+
+
+def cached_site(ort: bool = True) -> Path:
+    """The assembled site in the cache folder ($ADAIN_CACHE/browser/<SHA-1 of its files>): assembled once
+    per version of its files (written under a temporary name, then renamed), not copied at every start
+    (9-49 MB each); older versions are removed."""
+    from adain.onnx_runtime import cache_dir
+
+    digest = hashlib.sha1()
+    for path in _sources(ort):
+        digest.update(path.name.encode() + path.read_bytes())
+    root = cache_dir() / "browser"
+    site = root / digest.hexdigest()[:16]
+    if not site.is_dir():
+        tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=_made(root)))
+        assemble(tmp, ort)
+        try:
+            tmp.rename(site)
+        except OSError:  # another process put it there first
+            shutil.rmtree(tmp, ignore_errors=True)
+    for old in root.iterdir():
+        if old != site and not old.name.startswith(".partial-"):
+            shutil.rmtree(old, ignore_errors=True)
+    return site
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 class CrossOriginIsolated:

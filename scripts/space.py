@@ -35,7 +35,10 @@ SPACE_CONFIG = {
     "sdk_version": "6.31.0",  # = requirements.txt's gradio pin (tests/test_space.py checks)
     "python_version": '"3.11"',
     "app_file": "app.py",
-    "license": "mit",
+    # the code is MIT, the shipped weights research-use only (trained on research-use images), the example
+    # paintings public domain: "other", with the terms in the README (SPACE_TERMS)
+    "license": "other",
+    "license_name": "mit-code-research-use-weights",
     "short_description": "Paint any photo in the style of any painting (AdaIN + Gatys)",
     "tags": ["style-transfer", "adain", "image-to-image", "onnx"],
 }
@@ -128,6 +131,8 @@ CVPR 2016): slower, often finer, with a time limit per job.
 - Calling it from a program: `gradio_client`, `api_name="/stylize"` (content, style, strength, colours,
   size, second style, mix) or `"/optimize"` (the classic mode).
 - Example paintings: public domain, provenance in `demo/examples/LICENSES.md`.
+- Terms: the code is MIT-licensed; the weights are for research and demos only (trained on research-use
+  images: the model card's Data section); the example paintings are public domain.
 
 Built by `python scripts/space.py build` from the adain repository; the package is the library, used here
 as it is (`adain.Stylizer`, `adain.optimize`).
@@ -152,6 +157,9 @@ def build_static(out: Path) -> Path:
 Paint a photo in the style of a painting on your own device: the adain encoder (VGG19, int8) and decoder run
 in the page with ONNX Runtime Web, on WebGPU where the browser has it, otherwise WebAssembly threads on the
 CPU. Nothing is uploaded; the two model files (about 8 MB) are downloaded once and kept by the browser.
+
+Terms: the page's code is MIT-licensed; the weights are for research and demos only (trained on research-use
+images); the example paintings are public domain (`examples/LICENSES.md`).
 Built by `python scripts/space.py build-static` from the adain repository (`web/`).
 """)
     print(f"built the static Space in {out}: {sum(p.stat().st_size for p in out.rglob('*') if p.is_file()) / 1e6:.1f} MB")

@@ -229,7 +229,7 @@ def test_disk_stays_bounded_over_hundreds_of_requests(tmp_path):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     rng = np.random.default_rng(0)
-    cache, results = tmp / "gradio", tmp / "adain-demo"
+    cache, results = tmp / "adain-demo-gradio", tmp / "adain-demo"
     seen = []
     with demo_server({"TMPDIR": str(tmp)}, log=tmp_path / "server.log") as (url, _):
         client = gradio_client.Client(url, verbose=False)

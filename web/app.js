@@ -5,7 +5,7 @@ import { Networks, STYLE_SIZE, fitSize, stylize } from "./adain.js";
 const ORT_VERSION = "1.30.0"; // = package.json's pin
 const ORT_CDN = `https://cdn.jsdelivr.net/npm/onnxruntime-web@${ORT_VERSION}/dist/`;
 const MODELS = { encoder: "models/vgg19_int8.onnx", decoder: "models/decoder.onnx" };
-const MODEL_CACHE = "adain-models-v1";
+const MODEL_CACHE_PREFIX = "adain-models-"; // + the graphs' SHA-1s (models/index.json): an update replaces the cache
 const $ = (id) => document.getElementById(id);
 const state = { content: null, style: null, networks: null, backend: null };
 
@@ -33,10 +33,26 @@ async function loadOrt(webgpu) {
   throw new Error("onnxruntime-web could not be loaded");
 }
 
-/** A model file's bytes, downloaded once and then served from Cache Storage. */
-async function modelBytes(path) {
-  const url = new URL(path, document.baseURI).href;
-  const cache = "caches" in self ? await caches.open(MODEL_CACHE) : null;
+/** The graphs' versions (SHA-1 prefixes by file name), written by the site's builder. */
+async function modelVersions() {
+  const response = await fetch(new URL("models/index.json", document.baseURI).href, { cache: "no-cache" });
+  return response.ok ? response.json() : {};
+}
+
+/** The Cache Storage of this version of the graphs; caches of other versions are deleted. */
+async function modelCache(versions) {
+  if (!("caches" in self)) return null;
+  const name = MODEL_CACHE_PREFIX + Object.keys(versions).sort().map((k) => versions[k]).join("-");
+  for (const old of await caches.keys()) {
+    if (old.startsWith(MODEL_CACHE_PREFIX) && old !== name) await caches.delete(old);
+  }
+  return caches.open(name);
+}
+
+/** A model file's bytes, downloaded once per version (its URL carries it) and then served from Cache Storage. */
+async function modelBytes(path, versions, cache) {
+  const version = versions[path.split("/").pop()];
+  const url = new URL(version ? `${path}?v=${version}` : path, document.baseURI).href;
   let response = cache && (await cache.match(url));
   if (!response) {
     response = await fetch(url);
@@ -50,7 +66,9 @@ async function networks() {
   if (state.networks) return state.networks;
   const webgpu = await hasWebGPU();
   const ort = await loadOrt(webgpu);
-  const [enc, dec] = await Promise.all([modelBytes(MODELS.encoder), modelBytes(MODELS.decoder)]);
+  const versions = await modelVersions();
+  const cache = await modelCache(versions);
+  const [enc, dec] = await Promise.all([modelBytes(MODELS.encoder, versions, cache), modelBytes(MODELS.decoder, versions, cache)]);
   const open = (bytes, ep) => ort.InferenceSession.create(bytes, { executionProviders: [ep] });
   let backend = webgpu ? "webgpu" : "wasm";
   let sessions;
