@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_runtime(p)
     _add_color(p)
 
+    p = sub.add_parser("doctor", help="time the installed runtimes on this machine and make the fastest the default")
+    p.add_argument("--all", action="store_true", help="also the TensorFlow runtimes (keras, onnx): their import takes seconds")
+    p.add_argument("--size", type=int, default=512, help="side of the square test image (default %(default)s)")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls of each kind (default %(default)s)")
+
     p = sub.add_parser("optimize", help="classic Gatys et al. optimisation (slow, no decoder needed)")
     p.add_argument("content", type=Path)
     p.add_argument("style", type=Path)
@@ -154,6 +159,10 @@ def _run(args: argparse.Namespace) -> int:
             print(f"unusable content files are listed in {args.output_dir / 'errors.csv'}")
             if args.strict:
                 return 1
+    elif args.command == "doctor":
+        from adain import doctor
+
+        print(doctor.table(doctor.measure(doctor.MEASURED if args.all else doctor.FAST_PATH, args.size, args.repeats)))
     elif args.command == "optimize":
         from adain.gatys import optimize
 

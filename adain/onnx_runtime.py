@@ -23,7 +23,6 @@ runs a file).
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from adain.adain_stylizer import AdainStylizer
 from adain.memory import arenas_shrink
-from adain.resources import WEIGHTS_DIR
+from adain.resources import WEIGHTS_DIR, cache_dir
 from adain.vgg_spec import CONTENT_LAYER, decoder_feed, decoder_levels_of
 
 INT8_ENCODER = WEIGHTS_DIR / "vgg19_int8.onnx"
@@ -46,11 +45,6 @@ STYLE_GRAPH = WEIGHTS_DIR / "style_int8.onnx"  # the int8 encoder and the style'
 TILE_GRAPH = WEIGHTS_DIR / "stylize_tile_int8.onnx"  # the one-pass graph of a tile: the content's statistics are inputs too
 PARTS_KEY = "parts_sha1"  # their metadata: the SHA-1s of the files holding their weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
-
-
-def cache_dir() -> Path:
-    """Where exported graphs are kept: $ADAIN_CACHE or ~/.cache/adain."""
-    return Path(os.environ.get("ADAIN_CACHE") or Path.home() / ".cache" / "adain")
 
 
 def export_graph(model, path: str | Path) -> Path:

@@ -15,7 +15,7 @@ Runtimes are named here as data and imported on use, so this module imports none
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import os
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from adain.cpu import AMX_FLAGS, cpu_flags
+from adain.cpu import AMX_FLAGS, BF16_FLAGS, cpu_flags
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
 from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageLike, is_image, load_image
@@ -44,19 +44,24 @@ HUB_CLASS = ("adain.hub_runtime", "HubStylizer")
 
 
 def fastest_runtime() -> str:
-    """The default of `Stylizer.load`, the CLI and the demo (one rule): "openvino" where OpenVINO is
-    installed and the CPU has AMX (a Xeon's matrix units: one pass 3.6x faster than ONNX Runtime's), else
-    "onnx-int8" where ONNX Runtime is installed (a dependency), else "keras". With AVX-512 BF16 but no AMX
-    (oneDNN capped to it, as on a Zen 4) OpenVINO tied ONNX Runtime (0.41 against 0.39 s), and its import
-    costs a fresh process 0.06-0.14 s; capped at AVX2 it took 0.96 s for a 512² stylization against
-    onnx-int8's 0.57 s uncapped (README, "Runtimes"). Where the CPU's flags cannot be read (macOS,
-    Windows) it is not chosen.
+    """The default runtime of `Stylizer.load`, the CLI and the demo: `ADAIN_RUNTIME` where set; else the
+    one `adain doctor` measured fastest on this CPU with these package versions (`adain.doctor`); else
+    a rule that agrees with every machine measured: "openvino" where it is installed and the CPU has AMX
+    or AVX-512 BF16 (AMX Xeon: a 512² stylization 0.13 s against onnx-int8's 0.57 s; Zen 4: 0.58-0.61 s
+    against 0.73 s with a new style, 0.35 against 0.51 s cached), else "onnx-int8" (ONNX Runtime is a
+    dependency; OpenVINO capped at AVX2 took 0.96 s against its 0.57 s), else "keras". Where the CPU's
+    flags cannot be read (macOS, Windows) the rule does not choose OpenVINO; `adain doctor` can.
 
     Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
     """
-    if importlib.util.find_spec("openvino") and set(AMX_FLAGS) & cpu_flags():
+    from adain import doctor
+
+    chosen = os.environ.get("ADAIN_RUNTIME") or doctor.stored_winner()
+    if chosen and (chosen not in RUNTIME_CLASSES or doctor.installed(chosen)):
+        return chosen  # an unknown name is refused by Stylizer.load with the list of runtimes
+    if doctor.installed("openvino") and set(AMX_FLAGS + BF16_FLAGS) & cpu_flags():
         return "openvino"
-    return "onnx-int8" if importlib.util.find_spec("onnxruntime") else "keras"
+    return "onnx-int8" if doctor.installed("onnx-int8") else "keras"
 
 
 FALLBACKS = ("onnx-int8", "keras")  # where the automatic choice goes when its runtime cannot be imported

@@ -65,7 +65,7 @@ class UploadImage(gr.Image):
             raise gr.Error(f"The uploaded file is not an image that can be used ({type(exc).__name__}).") from None
 
 
-_STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": os.environ.get("ADAIN_RUNTIME", fastest_runtime())}
+_STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": fastest_runtime()}  # ADAIN_RUNTIME, adain doctor's winner
 _LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO.classic_budget_s))}
 
 

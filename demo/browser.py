@@ -78,7 +78,7 @@ def cached_site(ort: bool = True) -> Path:
     """The assembled site in the cache folder ($ADAIN_CACHE/browser/<SHA-1 of its files>): assembled once
     per version of its files (written under a temporary name, then renamed), not copied at every start
     (9-49 MB each); older versions are removed."""
-    from adain.onnx_runtime import cache_dir
+    from adain.resources import cache_dir
 
     digest = hashlib.sha1()
     for path in _sources(ort):
