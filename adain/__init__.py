@@ -6,8 +6,11 @@ classes below are imported on first use (PEP 562), so `adain --help` starts in a
 
 from importlib import import_module
 
+from adain import _moved
 from adain.errors import Cancelled, install_hint
 from adain.image_io import ImageError, load_image
+
+_moved.install()  # adain.onnx_runtime and the other runtimes' old paths: now adain.runtimes.*
 
 _LAZY = {"Stylizer": "adain.stylizer", "optimize": "adain.gatys"}
 

@@ -2,8 +2,8 @@
 
 Written once here: the border reflection, padding to the encoder's stride, AdaIN with mixing, masks
 and alpha at every level the decoder reads, tiling, and the style cache. A runtime supplies the
-encoder and the decoder through two hooks (`_features`, `_image`): `adain.keras_runtime` (Keras, any
-backend) or `adain.onnx_runtime` (ONNX Runtime: neither TensorFlow nor Keras is imported).
+encoder and the decoder through two hooks (`_features`, `_image`): `adain.runtimes.keras` (Keras, any
+backend) or `adain.runtimes.onnx` (ONNX Runtime: neither TensorFlow nor Keras is imported).
 """
 
 from __future__ import annotations

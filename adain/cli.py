@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
             if args.strict:
                 return 1
     elif args.command == "doctor":
-        from adain import doctor
+        from adain.runtimes import choice as doctor
 
         print(doctor.table(doctor.measure(doctor.MEASURED if args.all else doctor.FAST_PATH, args.size, args.repeats)))
     elif args.command == "optimize":
@@ -177,8 +177,8 @@ def _run(args: argparse.Namespace) -> int:
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         Trainer(config, resume=args.resume).fit()
     elif args.command == "export":
-        from adain.hub_runtime import export_tfhub
-        from adain.onnx_runtime import export_onnx
+        from adain.runtimes.hub import export_tfhub
+        from adain.runtimes.onnx import export_onnx
         from adain.stylizer import Stylizer
 
         stylizer = Stylizer.load(args.decoder, runtime="keras")  # exports read the Keras models

@@ -27,7 +27,7 @@ from adain import autodiff
 from adain.adain_op import adain, channel_stats
 from adain.defaults import STYLE_SIZE
 from adain.encoder import _normalising_factors, build_encoder
-from adain.keras_runtime import KerasStylizer
+from adain.runtimes.keras import KerasStylizer
 from adain.losses import mse
 from adain.pipeline import image_array
 from adain.train.config import STYLE_WEIGHT

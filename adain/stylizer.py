@@ -6,8 +6,8 @@ Everything around them (decoding, sizing, colour preservation, option checks, fr
 written once, here and in `adain.pipeline`. The runtimes, each in one module with its export:
 
 - "keras", "onnx", "onnx-int8": the AdaIN networks (`adain.adain_stylizer.AdainStylizer`) run by Keras
-  (`adain.keras_runtime`) or ONNX Runtime (`adain.onnx_runtime`; no TensorFlow with the shipped weights);
-- a TF-Hub module of the Magenta convention (`adain.hub_runtime`, `Stylizer.from_hub`): one style only.
+  (`adain.runtimes.keras`) or ONNX Runtime (`adain.runtimes.onnx`; no TensorFlow with the shipped weights);
+- a TF-Hub module of the Magenta convention (`adain.runtimes.hub`, `Stylizer.from_hub`): one style only.
 
 Runtimes are named here as data and imported on use, so this module imports none of them.
 """
@@ -15,7 +15,6 @@ Runtimes are named here as data and imported on use, so this module imports none
 from __future__ import annotations
 
 import importlib
-import os
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -25,43 +24,22 @@ from typing import Any, ClassVar, Iterable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
-from adain.cpu import AMX_FLAGS, BF16_FLAGS, cpu_flags
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
 from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageLike, is_image, load_image
 from adain.pipeline import check_options, image_array, prepare
 from adain.resources import SHIPPED_DECODER
+from adain.runtimes.choice import fastest_runtime
 
 # runtime name -> (module, class, keyword arguments of its `load`)
 RUNTIME_CLASSES: dict[str, tuple[str, str, dict]] = {
-    "keras": ("adain.keras_runtime", "KerasStylizer", {}),
-    "onnx": ("adain.onnx_runtime", "OnnxStylizer", {"int8": False}),
-    "onnx-int8": ("adain.onnx_runtime", "OnnxStylizer", {"int8": True}),
-    "openvino": ("adain.openvino_runtime", "OpenVinoStylizer", {}),
+    "keras": ("adain.runtimes.keras", "KerasStylizer", {}),
+    "onnx": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": False}),
+    "onnx-int8": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": True}),
+    "openvino": ("adain.runtimes.openvino", "OpenVinoStylizer", {}),
 }
 RUNTIMES = tuple(RUNTIME_CLASSES)
-HUB_CLASS = ("adain.hub_runtime", "HubStylizer")
-
-
-def fastest_runtime() -> str:
-    """The default runtime of `Stylizer.load`, the CLI and the demo: `ADAIN_RUNTIME` where set; else the
-    one `adain doctor` measured fastest on this CPU with these package versions (`adain.doctor`); else
-    a rule that agrees with every machine measured: "openvino" where it is installed and the CPU has AMX
-    or AVX-512 BF16 (AMX Xeon: a 512² stylization 0.13 s against onnx-int8's 0.57 s; Zen 4: 0.58-0.61 s
-    against 0.73 s with a new style, 0.35 against 0.51 s cached), else "onnx-int8" (ONNX Runtime is a
-    dependency; OpenVINO capped at AVX2 took 0.96 s against its 0.57 s), else "keras". Where the CPU's
-    flags cannot be read (macOS, Windows) the rule does not choose OpenVINO; `adain doctor` can.
-
-    Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
-    """
-    from adain import doctor
-
-    chosen = os.environ.get("ADAIN_RUNTIME") or doctor.stored_winner()
-    if chosen and (chosen not in RUNTIME_CLASSES or doctor.installed(chosen)):
-        return chosen  # an unknown name is refused by Stylizer.load with the list of runtimes
-    if doctor.installed("openvino") and set(AMX_FLAGS + BF16_FLAGS) & cpu_flags():
-        return "openvino"
-    return "onnx-int8" if doctor.installed("onnx-int8") else "keras"
+HUB_CLASS = ("adain.runtimes.hub", "HubStylizer")
 
 
 FALLBACKS = ("onnx-int8", "keras")  # where the automatic choice goes when its runtime cannot be imported

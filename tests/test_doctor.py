@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from adain import doctor, stylizer
+from adain import stylizer
 from adain.cli import main
+from adain.runtimes import choice as doctor
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_a_stored_winner_holds_only_for_its_cpu_and_versions(cache, monkeypatch)
     doctor.measure(("onnx-int8",), size=64, repeats=1)  # a winner that differs from the rule on an AMX Xeon
     assert stylizer.fastest_runtime() == "onnx-int8"
     monkeypatch.setattr(doctor, "cpu_model", lambda: "another CPU")
-    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"amx_int8", "amx_bf16"}))
+    monkeypatch.setattr(doctor, "cpu_flags", lambda: frozenset({"amx_int8", "amx_bf16"}))
     assert stylizer.fastest_runtime() == ("openvino" if doctor.installed("openvino") else "onnx-int8")  # the rule
     monkeypatch.setenv("ADAIN_RUNTIME", "keras")
     assert stylizer.fastest_runtime() == "keras"

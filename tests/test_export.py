@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 hub = pytest.importorskip("tensorflow_hub")
 
 from adain.cli import main  # noqa: E402
-from adain.hub_runtime import export_tfhub  # noqa: E402
+from adain.runtimes.hub import export_tfhub  # noqa: E402
 from adain.stylizer import Stylizer  # noqa: E402
 
 

@@ -157,7 +157,7 @@ def test_a_float_array_outside_0_1_is_an_error_not_white(tiny_stylizer, fixtures
 def test_the_onnx_cache_key_follows_every_constant():
     """A changed channel scale (a constant, not a weight) or skip gain gives another exported graph."""
     from adain.encoder import build_encoder
-    from adain.onnx_runtime import graph_key
+    from adain.runtimes.onnx import graph_key
 
     a, b = build_encoder(("relu1_1",), weights=None), build_encoder(("relu1_1",), weights=None)
     b.set_weights(a.get_weights())
@@ -197,12 +197,12 @@ def test_a_runtime_that_cannot_be_imported_is_named_and_skipped_when_chosen_auto
     real = stylizer_module.importlib.import_module
 
     def broken(name, *args):
-        if name == "adain.openvino_runtime":
+        if name == "adain.runtimes.openvino":
             raise OSError("DLL load failed while importing _pyopenvino")
         return real(name, *args)
 
     monkeypatch.setattr(stylizer_module.importlib, "import_module", broken)
-    with pytest.raises(RuntimeUnavailable, match="openvino_runtime.*DLL load failed"):
+    with pytest.raises(RuntimeUnavailable, match="runtimes.openvino.*DLL load failed"):
         stylizer_module.Stylizer.load(runtime="openvino")
     monkeypatch.setattr(stylizer_module, "fastest_runtime", lambda: "openvino")
     with pytest.warns(RuntimeWarning, match="'openvino' is unavailable.*'onnx-int8'"):
@@ -255,3 +255,49 @@ def test_embedded_colour_profiles_become_srgb_and_outputs_are_tagged(tmp_path, t
     out.save(tmp_path / "out.png")
     tagged = Image.open(tmp_path / "out.png").info.get("icc_profile")
     assert tagged and "sRGB" in ImageCms.ImageCmsProfile(io.BytesIO(tagged)).profile.profile_description
+
+
+def test_the_runtimes_live_in_their_subpackage_and_old_paths_still_import():
+    """adain.runtimes holds the runtimes (#34); `import adain.onnx_runtime` gives the same module with a
+    DeprecationWarning naming the new path."""
+    import importlib
+
+    import adain.runtimes.onnx
+
+    sys.modules.pop("adain.onnx_runtime", None)
+    with pytest.warns(DeprecationWarning, match="adain.runtimes.onnx"):
+        old = importlib.import_module("adain.onnx_runtime")
+    assert old is adain.runtimes.onnx
+
+
+def test_the_package_has_no_import_cycle():
+    """Module-level imports between adain's modules form no cycle (imports inside functions are how a
+    module reaches a heavier one on use, and do not count)."""
+    import ast
+
+    package = ROOT / "adain"
+    modules = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in package.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("adain"):
+                deps |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.startswith("adain")}
+        graph[name] = {d for d in deps if d in modules and d != name}
+    done, stack = set(), []
+
+    def visit(name):
+        assert name not in stack, " -> ".join(stack[stack.index(name):] + [name])
+        if name in done:
+            return
+        stack.append(name)
+        for dep in graph[name]:
+            visit(dep)
+        stack.pop()
+        done.add(name)
+
+    for name in graph:
+        visit(name)

@@ -59,7 +59,7 @@ def test_multilevel_decoder_on_onnx_equals_keras(monkeypatch, tmp_path, tiny_mul
     int8 = Stylizer.load(tiny_multilevel_path, runtime="onnx-int8")  # the shipped int8 graph gives every level
     assert int8.encoder.outputs == stylizer.encoder.outputs
     assert np.abs(np.asarray(int8.stylize(content, style, alpha=0.8), np.float32) - ref).mean() < 8
-    from adain.onnx_runtime import OnnxStylizer
+    from adain.runtimes.onnx import OnnxStylizer
 
     single = Stylizer.load(tiny_decoder_path, runtime="onnx")  # an encoder graph with relu4_1 alone
     with pytest.raises(ValueError, match="quantize_encoder"):
@@ -128,7 +128,7 @@ def test_style_is_encoded_once(tiny_decoder_path, content_arr, style_arr):
 
 def test_shipped_decoder_graph_is_current():
     """weights/decoder.onnx was made from the shipped decoder.npz (else: scripts/export_onnx_graphs.py)."""
-    from adain.onnx_runtime import (
+    from adain.runtimes.onnx import (
         SHIPPED_DECODER_GRAPH,
         SOURCE_KEY,
         OnnxGraph,
@@ -143,7 +143,7 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     """The shipped onnx-int8 stylizer runs encoder, AdaIN and decoder as one graph (stylize_int8.onnx, its
     weights read from the two shipped graphs): a cached style costs one graph call, and the picture is
     the two-graph path's (numpy AdaIN between the graphs) within rounding, for two styles mixed and α."""
-    from adain.onnx_runtime import (
+    from adain.runtimes.onnx import (
         ONE_PASS_GRAPH,
         PARTS_KEY,
         SOURCE_KEY,
@@ -210,7 +210,7 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     """runtime "openvino" compiles the onnx-int8 graphs (bf16 where the CPU has it): one style-graph and one
     one-pass call per stylization, within 2/255 of onnx-int8's picture, and within 0.5/255 in float32."""
     pytest.importorskip("openvino")
-    from adain.openvino_runtime import OpenVinoGraph
+    from adain.runtimes.openvino import OpenVinoGraph
 
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
     ov = Stylizer.load(runtime="openvino")
@@ -229,7 +229,7 @@ def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tm
     """The graphs are compiled for each image shape (the last kept) and give the same picture for a shape
     met again; the compiled-graph cache keeps its newest files within its limit."""
     pytest.importorskip("openvino")
-    from adain import openvino_runtime
+    from adain.runtimes import openvino as openvino_runtime
 
     ov = Stylizer.load(runtime="openvino")
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
@@ -251,6 +251,7 @@ def test_fastest_runtime_rule_without_a_measurement(monkeypatch, tmp_path):
     import importlib.util
 
     from adain import stylizer
+    from adain.runtimes import choice
 
     monkeypatch.setenv("ADAIN_CACHE", str(tmp_path))
     monkeypatch.delenv("ADAIN_RUNTIME", raising=False)
@@ -258,13 +259,13 @@ def test_fastest_runtime_rule_without_a_measurement(monkeypatch, tmp_path):
     real = importlib.util.find_spec
     installed = lambda *missing: lambda name, *a: None if name in missing else real(name, *a)  # noqa: E731
     monkeypatch.setattr(importlib.util, "find_spec", installed())
-    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"avx512f", "amx_int8", "amx_bf16"}))
+    monkeypatch.setattr(choice, "cpu_flags", lambda: frozenset({"avx512f", "amx_int8", "amx_bf16"}))
     assert stylizer.fastest_runtime() == "openvino"
-    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))  # a Zen 4
+    monkeypatch.setattr(choice, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))  # a Zen 4
     assert stylizer.fastest_runtime() == "openvino"
-    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"avx2", "fma"}))  # AVX2 only
+    monkeypatch.setattr(choice, "cpu_flags", lambda: frozenset({"avx2", "fma"}))  # AVX2 only
     assert stylizer.fastest_runtime() == "onnx-int8"
-    monkeypatch.setattr(stylizer, "cpu_flags", lambda: frozenset({"amx_int8"}))
+    monkeypatch.setattr(choice, "cpu_flags", lambda: frozenset({"amx_int8"}))
     monkeypatch.setattr(importlib.util, "find_spec", installed("openvino"))
     assert stylizer.fastest_runtime() == "onnx-int8"
     monkeypatch.setattr(importlib.util, "find_spec", installed("openvino", "onnxruntime"))
@@ -274,7 +275,7 @@ def test_fastest_runtime_rule_without_a_measurement(monkeypatch, tmp_path):
 def test_openvino_stylizes_where_its_cache_cannot_be_written(tmp_path, monkeypatch, content_arr, style_arr):
     """A read-only cache folder (a file in its way here) costs compiling every time, not an error."""
     pytest.importorskip("openvino")
-    from adain import openvino_runtime
+    from adain.runtimes import openvino as openvino_runtime
 
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("")

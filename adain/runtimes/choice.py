@@ -1,4 +1,5 @@
-"""`adain doctor`: which runtime is fastest on this machine, measured, and remembered.
+"""The choice between the runtimes: `fastest_runtime`, the default of `Stylizer.load`, the CLI and the
+demo, and `adain doctor`, which measures it on this machine and remembers it.
 
 A rule from the CPU's instruction sets picked the default runtime and was wrong on a real Zen 4 (OpenVINO
 1.5x faster there than the rule's onnx-int8). So the default is measured where it matters: `adain doctor`
@@ -14,6 +15,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
+import os
 import time
 
 import numpy as np
@@ -27,11 +29,34 @@ MEASURED = (*FAST_PATH, "onnx", "keras")  # with --all (TensorFlow's import and 
 PACKAGES = ("adain", "onnxruntime", "openvino", "keras", "tensorflow")  # a stored winner holds for these versions
 
 
+NEEDS = {"openvino": ("openvino",), "onnx-int8": ("onnxruntime",), "onnx": ("onnxruntime", "tf2onnx", "keras"),
+         "keras": ("keras",)}  # the packages each runtime of adain.stylizer.RUNTIMES imports
+
+
 def installed(runtime: str) -> bool:
     """Whether the packages a runtime needs are installed (not whether they import)."""
-    needs = {"openvino": ("openvino",), "onnx-int8": ("onnxruntime",), "onnx": ("onnxruntime", "tf2onnx", "keras"),
-             "keras": ("keras",)}[runtime]
-    return all(importlib.util.find_spec(name) for name in needs)
+    return all(importlib.util.find_spec(name) for name in NEEDS[runtime])
+
+
+def fastest_runtime() -> str:
+    """The default runtime of `Stylizer.load`, the CLI and the demo: `ADAIN_RUNTIME` where set; else the
+    one `adain doctor` measured fastest on this CPU with these package versions (`measure`); else
+    a rule that agrees with every machine measured: "openvino" where it is installed and the CPU has AMX
+    or AVX-512 BF16 (AMX Xeon: a 512² stylization 0.13 s against onnx-int8's 0.57 s; Zen 4: 0.58-0.61 s
+    against 0.73 s with a new style, 0.35 against 0.51 s cached), else "onnx-int8" (ONNX Runtime is a
+    dependency; OpenVINO capped at AVX2 took 0.96 s against its 0.57 s), else "keras". Where the CPU's
+    flags cannot be read (macOS, Windows) the rule does not choose OpenVINO; `adain doctor` can.
+
+    Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
+    """
+    from adain.runtimes import choice as doctor
+
+    chosen = os.environ.get("ADAIN_RUNTIME") or stored_winner()
+    if chosen and (chosen not in NEEDS or installed(chosen)):
+        return chosen  # an unknown name is refused by Stylizer.load with the list of runtimes
+    if installed("openvino") and set(AMX_FLAGS + BF16_FLAGS) & cpu_flags():
+        return "openvino"
+    return "onnx-int8" if installed("onnx-int8") else "keras"
 
 
 def machine_key() -> dict:

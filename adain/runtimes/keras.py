@@ -1,5 +1,5 @@
 """The Keras runtime: the encoder and decoder as Keras models (any backend); the reference the other
-runtimes are measured against, and the source of their exports (`adain.onnx_runtime`, `adain.hub_runtime`)."""
+runtimes are measured against, and the source of their exports (`adain.runtimes.onnx`, `adain.runtimes.hub`)."""
 
 from __future__ import annotations
 

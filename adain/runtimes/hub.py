@@ -56,7 +56,7 @@ def export_tfhub(stylizer, out_dir: str | Path, alpha_input: bool = False) -> Pa
 
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError("TF-Hub export needs the TensorFlow Keras backend (KERAS_BACKEND=tensorflow)")
-    from adain.keras_runtime import KerasStylizer
+    from adain.runtimes.keras import KerasStylizer
 
     if not isinstance(stylizer, KerasStylizer):
         raise TypeError("TF-Hub export needs a Stylizer on the Keras runtime (Stylizer.load(runtime='keras'))")

@@ -16,7 +16,7 @@ at every level with the style's statistics and α as inputs, decoder) and encode
 weights/style_int8.onnx; both read their weights from the two graph files (`adain.onnx_graphs` writes
 them). No feature map is copied out of the runtime. Each tile of a large image is one call of
 weights/stylize_tile_int8.onnx (the one-pass graph given the whole image's content statistics); masks use
-the two graphs. The same graphs run on OpenVINO in `adain.openvino_runtime` (`graph` names the class that
+the two graphs. The same graphs run on OpenVINO in `adain.runtimes.openvino` (`graph` names the class that
 runs a file).
 """
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from adain.defaults import OPENVINO_CACHE_MB
 from adain.memory import arenas_shrink
-from adain.onnx_runtime import OnnxGraph, OnnxStylizer
+from adain.runtimes.onnx import OnnxGraph, OnnxStylizer
 from adain.resources import cache_dir
 
 
