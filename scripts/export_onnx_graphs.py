@@ -34,7 +34,7 @@ from onnx import TensorProto, external_data_helper
 
 from adain.decoder import load_decoder
 from adain.onnx_graphs import one_pass_graph, style_graph
-from adain.onnx_runtime import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
+from adain.runtimes.onnx import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
                                 PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STYLE_GRAPH, TILE_GRAPH, content_input,
                                 export_graph, file_sha1, one_pass_parts, style_input)
 from adain.resources import SHIPPED_DECODER

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from adain.data import center_crop, list_images  # noqa: E402
 from adain.image_io import load_image  # noqa: E402
 from adain.onnx_graphs import IMAGE, encoder_graph, quantize  # noqa: E402
-from adain.onnx_runtime import INT8_ENCODER  # noqa: E402
+from adain.runtimes.onnx import INT8_ENCODER  # noqa: E402
 from adain.vgg_spec import CONTENT_LAYER, STYLE_LAYERS  # noqa: E402
 
 

@@ -19,6 +19,65 @@ export function fitSize(width, height, maxSize) {
   return [Math.max(MIN_SIDE, Math.round(width * scale)), Math.max(MIN_SIDE, Math.round(height * scale))];
 }
 
+/** Lanczos-3 weights of one axis as Pillow computes them (its Resample.c): for each output index, the
+ * first input index and the normalised weights, the filter widened by the scale when shrinking. */
+function lanczosWeights(inSize, outSize) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 3 * filterScale;
+  const sinc = (x) => (x === 0 ? 1 : Math.sin(Math.PI * x) / (Math.PI * x));
+  const lanczos = (x) => (x > -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0);
+  const rows = [];
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    const lo = Math.max(0, Math.trunc(center - support + 0.5));
+    const hi = Math.min(inSize, Math.trunc(center + support + 0.5));
+    const w = [];
+    let total = 0;
+    for (let x = lo; x < hi; x++) {
+      const v = lanczos((x - center + 0.5) / filterScale);
+      w.push(v);
+      total += v;
+    }
+    rows.push({ lo, w: w.map((v) => (total ? v / total : 0)) });
+  }
+  return rows;
+}
+
+/** Resize an 8-bit RGB image (values 0-255) to w x h as Pillow's `Image.resize(size, Image.LANCZOS)` does:
+ * a horizontal pass, then a vertical one, each rounded and clipped to 0-255 (Pillow keeps 8 bits between
+ * them), so the page sees the pixels the Python pipeline sees (adain.image_io.to_array). */
+export function resizeLanczos(img, w, h) {
+  const { data, width: W, height: H } = img;
+  if (w === W && h === H) return img;
+  const clip8 = (v) => Math.min(255, Math.max(0, Math.round(v)));
+  const horizontal = lanczosWeights(W, w);
+  const mid = new Float32Array(w * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < w; x++) {
+      const { lo, w: k } = horizontal[x];
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let j = 0; j < k.length; j++) sum += k[j] * data[(y * W + lo + j) * 3 + c];
+        mid[(y * w + x) * 3 + c] = clip8(sum);
+      }
+    }
+  }
+  const vertical = lanczosWeights(H, h);
+  const out = new Float32Array(w * h * 3);
+  for (let y = 0; y < h; y++) {
+    const { lo, w: k } = vertical[y];
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let j = 0; j < k.length; j++) sum += k[j] * mid[((lo + j) * w + x) * 3 + c];
+        out[(y * w + x) * 3 + c] = clip8(sum);
+      }
+    }
+  }
+  return { data: out, width: w, height: h };
+}
+
 /** Reflect-pad an HxWxC image: top/left by `before`, bottom/right by `after` (numpy's mode="reflect"). */
 export function reflectPad(img, channels, top, bottom, left, right) {
   const { data, width: w, height: h } = img;

@@ -1,6 +1,6 @@
 // The page: inputs, model loading (fetched once, kept in the browser's Cache Storage), ONNX Runtime Web
 // (WebGPU where the browser has it, WASM otherwise), and the result with its time and a download link.
-import { Networks, STYLE_SIZE, fitSize, stylize } from "./adain.js";
+import { Networks, STYLE_SIZE, fitSize, resizeLanczos, stylize } from "./adain.js";
 
 const ORT_VERSION = "1.30.0"; // = package.json's pin
 const ORT_CDN = `https://cdn.jsdelivr.net/npm/onnxruntime-web@${ORT_VERSION}/dist/`;
@@ -84,21 +84,25 @@ async function networks() {
   return state.networks;
 }
 
-/** An image file, blob or URL as {data: RGB Float32Array 0-255, width, height}, long side at most maxSize. */
+/** An image file, blob or URL as {data: RGB Float32Array 0-255, width, height}, long side at most maxSize:
+ * decoded at its own size (transparency over white, as adain.image_io does), then resized with Pillow's
+ * Lanczos filter (resizeLanczos), not the canvas's, so the page and Python see the same pixels. */
 async function decode(source, maxSize) {
   const blob = typeof source === "string" ? await (await fetch(source)).blob() : source;
-  const bitmap = await createImageBitmap(blob);
-  const [w, h] = fitSize(bitmap.width, bitmap.height, maxSize);
-  const canvas = new OffscreenCanvas(w, h);
+  const bitmap = await createImageBitmap(blob, { colorSpaceConversion: "default" });
+  const [W, H] = [bitmap.width, bitmap.height];
+  const [w, h] = fitSize(W, H, maxSize);
+  const canvas = new OffscreenCanvas(W, H);
   const ctx = canvas.getContext("2d");
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(bitmap, 0, 0, w, h);
-  const rgba = ctx.getImageData(0, 0, w, h).data;
-  const rgb = new Float32Array(w * h * 3);
-  for (let p = 0; p < w * h; p++) {
+  ctx.fillStyle = "white";
+  ctx.fillRect(0, 0, W, H);
+  ctx.drawImage(bitmap, 0, 0);
+  const rgba = ctx.getImageData(0, 0, W, H).data;
+  const rgb = new Float32Array(W * H * 3);
+  for (let p = 0; p < W * H; p++) {
     rgb[3 * p] = rgba[4 * p]; rgb[3 * p + 1] = rgba[4 * p + 1]; rgb[3 * p + 2] = rgba[4 * p + 2];
   }
-  return { data: rgb, width: w, height: h };
+  return resizeLanczos({ data: rgb, width: W, height: H }, w, h);
 }
 
 async function toBlob(img) {
