@@ -59,11 +59,46 @@ def test_command_line_section_runs(readme_files):
     assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
 
 
-def test_dataset_section_commands_parse():
-    """The dataset commands' options exist as written (they run in tests/test_dataset.py, which needs Ray in
-    a private network namespace)."""
-    lines = [ln for ln in section_block("Datasets on Ray Data", "bash").splitlines() if ln.strip()]
-    parsed = [_parser().parse_args(shlex.split(ln)[1:]) for ln in lines]
+DOCS = sorted((Path(__file__).resolve().parent.parent / "docs").glob("*.md"))
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_readme_is_short_and_shows_before_it_tells():
+    """At most 150 lines, the results strip in the first 15, and every docs/ page linked from it."""
+    lines = README.splitlines()
+    assert len(lines) <= 150
+    assert any("![" in ln and "docs/strip.jpg" in ln for ln in lines[:15])
+    assert (Path(__file__).resolve().parent.parent / "docs" / "strip.jpg").exists()
+    for page in DOCS:
+        assert f"docs/{page.name}" in README, page.name
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
+def test_docs_snippets(page):
+    """The docs pages' snippets hold as written: `adain` commands parse with the real parser (they run in
+    their own tests: the dataset commands in tests/test_dataset.py, which needs Ray in a private network
+    namespace), the scripts and benchmarks they name exist, and their Python compiles."""
+    root = Path(__file__).resolve().parent.parent
+    text = page.read_text()
+    for block in code_blocks(text, "bash"):
+        for line in (ln.split("  #")[0] for ln in block.splitlines() if ln.strip()):
+            for command in (c.strip() for c in line.split("&&")):
+                words = shlex.split(command)
+                if words[0] == "adain":
+                    _parser().parse_args(words[1:])
+                elif words[0] == "python":
+                    assert (root / words[1]).exists(), command
+    for block in code_blocks(text, "python"):
+        compile(block, f"{page.name} (Python)", "exec")
+
+
+def test_dataset_commands_parse_as_written():
+    parsed = [_parser().parse_args(shlex.split(ln)[1:]) for ln in
+              code_blocks((Path(__file__).resolve().parent.parent / "docs" / "datasets.md").read_text(), "bash")[0].splitlines()
+              if ln.strip()]
     assert [a.command for a in parsed] == ["stylize-dataset"] * 2
     assert (parsed[1].styles_per_image, parsed[1].alpha_range, parsed[1].seed, parsed[1].address) == (3, [0.5, 1.0], 7, "auto")
 
