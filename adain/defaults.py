@@ -62,18 +62,12 @@ class DemoLimits:
     size: int = 512  # the size slider's start (long side of a result)
     classic_steps: int = 100  # the classic mode's steps slider's start
     classic_budget_s: float = 600.0  # cost limit of one classic job, in seconds of a 2-vCPU machine
-    keep_results: int = 32  # result PNGs kept on disk (older ones are deleted after each job)
+    keep_results: int = 32  # the demo's own result PNGs kept on disk (Gradio serves its copies of them)
     fast_queue_size: int = 64  # fast jobs waiting in line; more are refused (classic jobs never count here)
     classic_queue_size: int = 8  # classic jobs waiting in line (each may cost up to the classic budget)
-    cache_cleanup: tuple[int, int] = (600, 1800)  # and Gradio deletes cached files older than 30 min, every 10 min
-
-    @property
-    def cache_entries(self) -> int:
-        """Gradio's cache (uploads and its copies of results, one folder per file) keeps its newest this
-        many after each job: full queues' inputs (3 uploads per job), results and a classic job's ~10
-        previews, so no waiting job loses its files. At the upload limit that is under 10 GB; photos make it
-        far less."""
-        return 4 * self.fast_queue_size + 14 * self.classic_queue_size
+    disk_budget_mb: float = 4096.0  # uploads and results on disk, all visitors together (ADAIN_DISK_BUDGET_MB)
+    cache_cleanup: tuple[int, int] = (600, 7200)  # Gradio deletes cached files older than 2 h, every 10 min: more
+    # than the longest wait in line (8 classic jobs of 10 min), so no waiting job loses its uploads
 
 
 DEMO = DemoLimits()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import sys
 import tempfile
 import threading
@@ -30,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "adain-demo-gradio"))
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402  (gradio's web framework)
 
 from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed package, weights included)
 from adain.classic_budget import estimated_seconds  # noqa: E402
@@ -58,6 +58,13 @@ class UploadImage(gr.Image):
     def get_block_name(cls) -> str:
         return "image"
 
+    async def async_move_resource_to_block_cache(self, url_or_file_path):
+        """Inputs are uploads: a URL (an API client's {"path": "https://..."}) would make the server download
+        it, outside the upload size limit and the disk budget, so it is refused."""
+        if url_or_file_path is not None and str(url_or_file_path).lower().startswith(("http://", "https://")):
+            raise gr.Error("Images given as URLs are not accepted: upload the file instead.")
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
+
     def preprocess(self, payload):
         try:
             return super().preprocess(payload)
@@ -66,7 +73,8 @@ class UploadImage(gr.Image):
 
 
 _STYLIZER: dict = {"model": os.environ.get("ADAIN_MODEL"), "runtime": fastest_runtime()}  # ADAIN_RUNTIME, adain doctor's winner
-_LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO.classic_budget_s))}
+_LIMITS = {"classic_budget_s": float(os.environ.get("ADAIN_CLASSIC_BUDGET", DEMO.classic_budget_s)),
+           "disk_budget_mb": float(os.environ.get("ADAIN_DISK_BUDGET_MB", DEMO.disk_budget_mb))}
 
 
 def _stylizer():
@@ -103,34 +111,59 @@ def _checked(path):
         raise gr.Error(str(exc).replace(str(path), "the upload")) from None
 
 
-def _mtime(path: Path) -> float:
-    try:
-        return path.stat().st_mtime
-    except FileNotFoundError:  # deleted meanwhile (Gradio's own clean-up)
-        return 0.0
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files under `folder` (0 when it does not exist); files deleted meanwhile are skipped."""
+    total = 0
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            pass
+    return total
 
 
-def _prune(folder: Path, keep: int, protected: frozenset = frozenset()) -> None:
-    """Delete all but the newest `keep` entries (files, or Gradio's one-folder-per-file) of `folder`."""
-    entries = [p for p in folder.glob("*") if p not in protected] if folder.is_dir() else []
-    for stale in sorted(entries, key=_mtime)[:-keep]:
-        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+def disk_used() -> int:
+    """Bytes the demo holds on disk: Gradio's cache (uploads, its copies of results) and its own results."""
+    return _folder_bytes(Path(gr.utils.get_upload_folder())) + _folder_bytes(OUT_DIR)
 
 
-_AT_START: dict = {}
+class UploadBudget:
+    """ASGI middleware: an upload that would take the demo's files over the byte budget is refused when it
+    arrives (507, before its bytes are read), whoever sent it, so disk is bounded by construction. Nothing
+    anyone uploaded is deleted to make room: Gradio's age bound (DEMO.cache_cleanup) frees it. An upload
+    without a Content-Length (which browsers and gradio_client send) is refused (411)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/upload"):
+            length = dict(scope["headers"]).get(b"content-length")
+            refusal = None
+            if length is None:
+                refusal = (411, "Uploads need a Content-Length.")
+            elif disk_used() + int(length) > _LIMITS["disk_budget_mb"] * 2**20:
+                refusal = (507, "The server's space for uploads is full: try again in a few minutes.")
+            if refusal:
+                from starlette.responses import PlainTextResponse
+
+                await PlainTextResponse(refusal[1], status_code=refusal[0])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _save(image) -> str:
-    """Write a result PNG for the download button, then bound the disk: the newest DEMO.keep_results
-    results and DEMO.cache_entries of Gradio's cached files (uploads and its copies of results) stay.
-    The files cached before the first job (the examples) are never deleted."""
+    """Write a result PNG for the download button, then keep only the demo's newest DEMO.keep_results
+    results (files it made; Gradio serves its own copies). Over the byte budget the result is refused.
+    Gradio's cache is never pruned here: its files are the visitors', and only its age bound removes them."""
+    if disk_used() > _LIMITS["disk_budget_mb"] * 2**20:
+        raise gr.Error("The server's disk space for results is full: try again in a few minutes.")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}.png"
     image.save(path)
-    _prune(OUT_DIR, DEMO.keep_results)
-    cache = Path(gr.utils.get_upload_folder())
-    protected = _AT_START.setdefault("cache", frozenset(cache.glob("*")) if cache.is_dir() else frozenset())
-    _prune(cache, DEMO.cache_entries, protected)
+    results = sorted(OUT_DIR.glob("stylized-*.png"), key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+    for stale in results[:-DEMO.keep_results]:
+        stale.unlink(missing_ok=True)
     return str(path)
 
 
@@ -337,11 +370,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="adain Gradio demo")
     parser.add_argument("--model", help="a TF-Hub module folder to use for the fast mode instead of the shipped model")
     parser.add_argument("--runtime", choices=RUNTIMES, help=f"fast-mode runtime (default {_STYLIZER['runtime']})")
+    parser.add_argument("--disk-budget-mb", type=float,
+                        help=f"MB of uploads and results on disk, all visitors together (default {_LIMITS['disk_budget_mb']:g})")
     parser.add_argument("--classic-budget", type=float,
                         help=f"seconds (on a 2-vCPU machine) one classic job may cost (default {_LIMITS['classic_budget_s']:g})")
     args = parser.parse_args()
     if args.classic_budget:
         _LIMITS["classic_budget_s"] = args.classic_budget
+    if args.disk_budget_mb:
+        _LIMITS["disk_budget_mb"] = args.disk_budget_mb
     if args.model:
         _STYLIZER["model"] = args.model
     if args.runtime:
@@ -354,6 +391,7 @@ def main() -> None:
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         max_file_size=DEMO.max_upload,
+        app_kwargs={"middleware": [Middleware(UploadBudget)]},
         show_error=True,
         prevent_thread_lock=True,
     )

@@ -219,35 +219,47 @@ def test_classic_job_over_the_budget_is_refused_before_it_starts(client, fixture
     assert "this server allows 10 min per classic job" in str(info.value)
 
 
-def test_disk_stays_bounded_over_hundreds_of_requests(tmp_path):
-    """200 fast jobs, each with a new content and style upload (600 new files): the server's temporary
-    folders (Gradio's cache of uploads and results, the demo's result PNGs) stop growing at DEMO's bounds."""
-    from adain.defaults import DEMO
+def test_an_uploads_flood_stays_in_the_byte_budget_and_deletes_no_ones_files(tmp_path):
+    """A visitor uploads a photo and a painting; another client sends 300 uploads and jobs. The demo's disk
+    (Gradio's cache and its results) stays under the byte budget (uploads over it are refused when they
+    arrive), the visitor's files are never deleted, and the visitor's job succeeds."""
+    import requests
 
+    budget_mb = 6.0
     tmp = tmp_path / "server-tmp"
     tmp.mkdir()
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
     rng = np.random.default_rng(0)
+    flood = tmp_path / "flood.png"
+    Image.fromarray(rng.integers(0, 255, (150, 200, 3), dtype=np.uint8)).save(flood)  # ~90 KB, incompressible
     cache, results = tmp / "adain-demo-gradio", tmp / "adain-demo"
-    seen = []
-    with demo_server({"TMPDIR": str(tmp)}, log=tmp_path / "server.log") as (url, _):
-        client = gradio_client.Client(url, verbose=False)
-        for i in range(200):
-            paths = []
-            for kind in ("content", "style"):
-                path = inputs / f"{kind}{i}.png"
-                Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).save(path)
-                paths.append(gradio_client.handle_file(str(path)))
-            client.predict(*paths, 1.0, "Use the style's colours", 128, None, 0.5, api_name="/stylize")
-            path.unlink()  # the client's own copies are not the server's disk
-            if i % 20 == 19:
-                seen.append((i + 1, len(list(cache.glob("*"))), len(list(results.glob("*"))),
-                             folder_mib(cache) + folder_mib(results)))
-    print("requests, cache entries, result files, MiB:", seen)
-    examples = len([p for p in (ROOT / "demo" / "examples").rglob("*") if p.is_file()])
-    assert seen[-1][0] == 200
-    # kept: the newest DEMO.cache_entries, the examples and the first job's uploads (never deleted), and the
-    # files of the job that has just finished (its uploads, Gradio's copy of its result)
-    assert DEMO.cache_entries <= max(s[1] for s in seen) <= DEMO.cache_entries + examples + 5
-    assert max(s[2] for s in seen) <= DEMO.keep_results
+    peak, refused, seen = 0, 0, []
+    with demo_server({"TMPDIR": str(tmp), "ADAIN_DISK_BUDGET_MB": str(budget_mb)}, log=tmp_path / "server.log") as (url, _):
+        visitor = gradio_client.Client(url, verbose=False)
+        content = gradio_client.handle_file(str(ROOT / "tests" / "fixtures" / "content.png"))
+        style = gradio_client.handle_file(str(ROOT / "tests" / "fixtures" / "style.png"))
+        visitor.predict(content, style, 1.0, "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+        first = {p for p in cache.rglob("*") if p.is_file()}  # the visitor's uploads and result, in Gradio's cache
+        attacker = gradio_client.Client(url, verbose=False)
+        for i in range(300):
+            with flood.open("rb") as f:
+                response = requests.post(url + "gradio_api/upload", files={"files": (f"f{i}.png", f, "image/png")})
+            refused += response.status_code == 507
+            if i % 30 == 0 and response.ok:  # and jobs, while there is room for their uploads
+                attacker.predict(gradio_client.handle_file(str(flood)), gradio_client.handle_file(str(flood)), 1.0,
+                                 "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+            peak = max(peak, folder_mib(cache) + folder_mib(results))
+            seen.append(peak)
+        assert all(p.exists() for p in first), "a visitor's file was deleted"
+        out, _ = visitor.predict(content, style, 0.5, "Use the style's colours", 128, None, 0.5, api_name="/stylize")
+        assert Image.open(out).size == (96, 96)
+    print("peak MiB", peak, "refused", refused)
+    assert refused > 100  # the flood met the budget
+    assert peak <= budget_mb + 0.5  # one upload's worth of slack at most (a result is written after its check)
+
+def test_an_image_given_as_a_url_is_refused_not_downloaded(client, fixtures):
+    """An API client may send {"path": "https://..."}: the server would download it outside the upload
+    limit and the disk budget, so it is refused with a message (the address is never fetched)."""
+    with pytest.raises(Exception, match="URLs are not accepted"):
+        client.predict({"path": "https://example.invalid/huge.png", "meta": {"_type": "gradio.FileData"}},
+                       gradio_client.handle_file(str(fixtures / "style.png")), 1.0, "Use the style's colours", 128,
+                       None, 0.5, api_name="/stylize")
