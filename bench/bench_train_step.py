@@ -72,12 +72,21 @@ def one(crop: int, width: float, precision: str, xla: bool, v2: bool = False) ->
 
 
 def main() -> None:
-    if len(sys.argv) >= 5:
-        print(json.dumps(one(int(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4] == "xla", sys.argv[5:] == ["v2"])))
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("what", nargs="*", help="nothing (all CONFIGS), a preset (" + ", ".join(PRESETS) +
+                        ") or one configuration: CROP WIDTH PRECISION xla|graph [v2]")
+    args = parser.parse_args().what
+    if len(args) >= 4:
+        print(json.dumps(one(int(args[0]), float(args[1]), args[2], args[3] == "xla", args[4:] == ["v2"])))
         return
+    if args and args[0] not in PRESETS:
+        parser.error(f"unknown preset {args[0]!r}: one of {', '.join(PRESETS)}, or a configuration")
     from machine import machine
 
-    configs, name = PRESETS.get(sys.argv[1] if sys.argv[1:] else "", (CONFIGS, "train_step.json"))
+    configs, name = PRESETS.get(args[0] if args else "", (CONFIGS, "train_step.json"))
     rows = []
     for crop, width, precision, xla, *v2 in configs:
         proc = subprocess.run([sys.executable, __file__, str(crop), str(width), precision, "xla" if xla else "graph",

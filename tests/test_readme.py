@@ -130,3 +130,19 @@ def test_every_public_name_is_documented_with_an_example():
         doc = inspect.getdoc(fn) or ""
         missing = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls") and f"{p}:" not in doc]
         assert "Args:" in doc and "Example" in doc and not missing, (fn.__qualname__, missing)
+
+
+def test_every_benchmark_has_help_and_help_writes_nothing():
+    """`python bench/X.py --help` prints its usage and exits: it used to run (bench_classic, bench_train_step)
+    and overwrite the committed results."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    results = {p: p.stat().st_mtime_ns for p in (root / "bench" / "results").iterdir()}
+    scripts = [p for p in sorted((root / "bench").glob("*.py")) if '__name__ == "__main__"' in p.read_text()]
+    assert len(scripts) >= 8
+    for script in scripts:
+        proc = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120, cwd=root)
+        assert proc.returncode == 0 and "usage" in proc.stdout.lower(), (script.name, proc.stderr[-500:])
+    assert {p: p.stat().st_mtime_ns for p in (root / "bench" / "results").iterdir()} == results
