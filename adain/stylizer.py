@@ -1,4 +1,5 @@
-"""`Stylizer`: the contract every runtime meets, and `Stylizer.load`, which picks one.
+"""`Stylizer`: the contract every runtime meets (`Stylizer.load` hands over to `adain.runtimes.choice`,
+which picks and loads one).
 
 A runtime is a subclass with two hooks: `_encode_style` (a prepared style array -> whatever the
 runtime keeps of a style) and `_render` (a prepared content and encoded styles -> the network's image).
@@ -14,8 +15,6 @@ Runtimes are named here as data and imported on use, so this module imports none
 
 from __future__ import annotations
 
-import importlib
-import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,38 +24,10 @@ import numpy as np
 from PIL import Image
 
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
-from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageLike, is_image, load_image
 from adain.pipeline import check_options, image_array, prepare
-from adain.resources import SHIPPED_DECODER
-from adain.runtimes.choice import fastest_runtime
-
-# runtime name -> (module, class, keyword arguments of its `load`)
-RUNTIME_CLASSES: dict[str, tuple[str, str, dict]] = {
-    "keras": ("adain.runtimes.keras", "KerasStylizer", {}),
-    "onnx": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": False}),
-    "onnx-int8": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": True}),
-    "openvino": ("adain.runtimes.openvino", "OpenVinoStylizer", {}),
-}
-RUNTIMES = tuple(RUNTIME_CLASSES)
-HUB_CLASS = ("adain.runtimes.hub", "HubStylizer")
-
-
-FALLBACKS = ("onnx-int8", "keras")  # where the automatic choice goes when its runtime cannot be imported
-
-
-def _class(module: str, name: str) -> type:
-    """A runtime's class; an error that says which extra installs what it needs, or that names the
-    runtime and what its import raised (`RuntimeUnavailable`)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if install_hint(exc) is None:
-            raise
-        raise ModuleNotFoundError(f"{name} needs {exc.name}, which is not installed: {install_hint(exc)}",
-                                  name=exc.name) from exc
-    except (ImportError, OSError, RuntimeError, TypeError, AttributeError) as exc:  # what broken binaries raise
-        raise RuntimeUnavailable(f"{module} cannot be imported here: {type(exc).__name__}: {exc}") from exc
+# RUNTIMES and fastest_runtime are imported from here too (their first home): adain.cli, the demo, users
+from adain.runtimes.choice import RUNTIMES, fastest_runtime, load_hub, load_stylizer  # noqa: F401
 
 
 @dataclass(frozen=True)
@@ -84,11 +55,6 @@ def _numpy_tree(x):
     if isinstance(x, (tuple, list)):
         return type(x)(_numpy_tree(v) for v in x)
     return np.asarray(x)
-
-
-def _load_runtime(runtime: str, decoder: Path, encoder_weights) -> Stylizer:
-    module, name, kwargs = RUNTIME_CLASSES[runtime]
-    return _class(module, name).load(decoder, encoder_weights=encoder_weights, **kwargs)
 
 
 class Stylizer(ABC):
@@ -133,26 +99,7 @@ class Stylizer(ABC):
 
         Example: `Stylizer.load("runs/mine/best_decoder.npz", runtime="onnx")`.
         """
-        if runtime is not None and runtime not in RUNTIME_CLASSES:
-            raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
-        path = Path(decoder) if decoder is not None else SHIPPED_DECODER
-        if not path.exists():
-            raise FileNotFoundError(
-                f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
-                f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
-            )
-        if runtime is not None:
-            return _load_runtime(runtime, path, encoder_weights)
-        choices = [fastest_runtime()]
-        choices += [r for r in FALLBACKS if r not in choices]
-        for i, choice in enumerate(choices):
-            try:
-                return _load_runtime(choice, path, encoder_weights)
-            except (RuntimeUnavailable, ModuleNotFoundError) as exc:
-                if i + 1 == len(choices):
-                    raise
-                warnings.warn(f"runtime {choice!r} is unavailable ({exc}); using {choices[i + 1]!r}", RuntimeWarning,
-                              stacklevel=2)
+        return load_stylizer(decoder, encoder_weights, runtime)
 
     @staticmethod
     def from_hub(handle: str | Path) -> Stylizer:
@@ -175,7 +122,7 @@ class Stylizer(ABC):
         Stylizer.from_hub("hub/").stylize("photo.jpg", "painting.jpg").save("out.png")
         ```
         """
-        return _class(*HUB_CLASS).load(handle)
+        return load_hub(handle)
 
     # ---- a runtime's two hooks --------------------------------------------------------------
     @abstractmethod

@@ -193,6 +193,7 @@ def test_imports_and_stylizes_without_the_c_librarys_symbols(tmp_path, fixtures)
 def test_a_runtime_that_cannot_be_imported_is_named_and_skipped_when_chosen_automatically(monkeypatch, tiny_decoder_path):
     import adain.stylizer as stylizer_module
     from adain.errors import RuntimeUnavailable
+    from adain.runtimes import choice
 
     real = stylizer_module.importlib.import_module
 
@@ -204,7 +205,7 @@ def test_a_runtime_that_cannot_be_imported_is_named_and_skipped_when_chosen_auto
     monkeypatch.setattr(stylizer_module.importlib, "import_module", broken)
     with pytest.raises(RuntimeUnavailable, match="runtimes.openvino.*DLL load failed"):
         stylizer_module.Stylizer.load(runtime="openvino")
-    monkeypatch.setattr(stylizer_module, "fastest_runtime", lambda: "openvino")
+    monkeypatch.setattr(choice, "fastest_runtime", lambda: "openvino")
     with pytest.warns(RuntimeWarning, match="'openvino' is unavailable.*'onnx-int8'"):
         s = stylizer_module.Stylizer.load()
     assert type(s).__name__ == "OnnxStylizer"

@@ -12,21 +12,91 @@ the demo then use it (`adain.stylizer.fastest_runtime`), never a timing on a use
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
 import json
 import os
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 
 from adain.cpu import AMX_FLAGS, BF16_FLAGS, cpu_flags, cpu_model
-from adain.resources import cache_dir
+from adain.errors import RuntimeUnavailable, install_hint
+from adain.resources import SHIPPED_DECODER, cache_dir
 
 WINNER_FILE = "runtime.json"
 FAST_PATH = ("openvino", "onnx-int8")  # timed by default: the runtimes of the core install (no TensorFlow)
 MEASURED = (*FAST_PATH, "onnx", "keras")  # with --all (TensorFlow's import and the ONNX export take seconds)
 PACKAGES = ("adain", "onnxruntime", "openvino", "keras", "tensorflow")  # a stored winner holds for these versions
+
+
+# runtime name -> (module, class, keyword arguments of its `load`)
+RUNTIME_CLASSES: dict[str, tuple[str, str, dict]] = {
+    "keras": ("adain.runtimes.keras", "KerasStylizer", {}),
+    "onnx": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": False}),
+    "onnx-int8": ("adain.runtimes.onnx", "OnnxStylizer", {"int8": True}),
+    "openvino": ("adain.runtimes.openvino", "OpenVinoStylizer", {}),
+}
+RUNTIMES = tuple(RUNTIME_CLASSES)
+HUB_CLASS = ("adain.runtimes.hub", "HubStylizer")
+
+
+FALLBACKS = ("onnx-int8", "keras")  # where the automatic choice goes when its runtime cannot be imported
+
+
+def _class(module: str, name: str) -> type:
+    """A runtime's class; an error that says which extra installs what it needs, or that names the
+    runtime and what its import raised (`RuntimeUnavailable`)."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if install_hint(exc) is None:
+            raise
+        raise ModuleNotFoundError(f"{name} needs {exc.name}, which is not installed: {install_hint(exc)}",
+                                  name=exc.name) from exc
+    except (ImportError, OSError, RuntimeError, TypeError, AttributeError) as exc:  # what broken binaries raise
+        raise RuntimeUnavailable(f"{module} cannot be imported here: {type(exc).__name__}: {exc}") from exc
+
+
+def _load_runtime(runtime: str, decoder: Path, encoder_weights) :
+    module, name, kwargs = RUNTIME_CLASSES[runtime]
+    return _class(module, name).load(decoder, encoder_weights=encoder_weights, **kwargs)
+
+
+
+
+def load_stylizer(decoder=None, encoder_weights="shipped", runtime: str | None = None):
+    """`Stylizer.load`'s work (its docstring says what each argument does): the decoder checked, the
+    runtime named or `fastest_runtime()`, falling back along FALLBACKS where an automatic choice cannot
+    be imported here (with a warning naming why)."""
+    if runtime is not None and runtime not in RUNTIME_CLASSES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    path = Path(decoder) if decoder is not None else SHIPPED_DECODER
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
+            f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
+        )
+    if runtime is not None:
+        return _load_runtime(runtime, path, encoder_weights)
+    choices = [fastest_runtime()]
+    choices += [r for r in FALLBACKS if r not in choices]
+    for i, choice in enumerate(choices):
+        try:
+            return _load_runtime(choice, path, encoder_weights)
+        except (RuntimeUnavailable, ModuleNotFoundError) as exc:
+            if i + 1 == len(choices):
+                raise
+            warnings.warn(f"runtime {choice!r} is unavailable ({exc}); using {choices[i + 1]!r}", RuntimeWarning,
+                          stacklevel=3)
+
+
+def load_hub(handle):
+    """`Stylizer.from_hub`'s work: the TF-Hub runtime's stylizer of the module at `handle`."""
+    return _class(*HUB_CLASS).load(handle)
 
 
 NEEDS = {"openvino": ("openvino",), "onnx-int8": ("onnxruntime",), "onnx": ("onnxruntime", "tf2onnx", "keras"),
@@ -49,7 +119,6 @@ def fastest_runtime() -> str:
 
     Example: `Stylizer.load(runtime=fastest_runtime())` is what `Stylizer.load()` does.
     """
-    from adain.runtimes import choice as doctor
 
     chosen = os.environ.get("ADAIN_RUNTIME") or stored_winner()
     if chosen and (chosen not in NEEDS or installed(chosen)):
