@@ -204,16 +204,16 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
     if len(args.styles) != 1 or args.masks or args.weights:
         raise ValueError("frame sequences take exactly one style (no --weights or --mask)")
     frames.check_output(args.content, args.output)
-    items, fps = frames.read_frames(args.content)
-    names = [p.name for p in items] if args.content.is_dir() else None
+    sequence = frames.read_frames(args.content)
+    names = [p.name for p in sequence.frames] if args.content.is_dir() else None
 
     def with_progress():  # the bar starts with the first frame, once stylize_frames has checked the options
-        with tqdm(items, unit="frame") as bar:
+        with tqdm(sequence.frames, total=sequence.count, unit="frame", dynamic_ncols=True) as bar:
             yield from bar
 
     out = stylizer.stylize_frames(with_progress(), args.styles[0], alpha=args.alpha,
                                   preserve_color=args.preserve_color, max_size=args.max_size, style_size=args.style_size)
-    count = frames.write_frames(out, args.output, fps, names)
+    count = frames.write_frames(out, args.output, sequence.fps, names, audio=sequence.audio)
     print(f"wrote {count} frames to {args.output}")
 
 

@@ -10,9 +10,13 @@ frame_10). `check_output` refuses a bad output before any work is done.
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
+
+import numpy as np
 
 from PIL import Image, ImageSequence
 
@@ -69,14 +73,40 @@ def _fps(value) -> float:
     return fps if fps > 0 else DEFAULT_FPS
 
 
-def read_frames(path: Path) -> tuple[list, float]:
-    """(frames, fps): file paths for a folder (in natural order), RGB PIL images for animations (each
-    frame's transparency over white and EXIF orientation as `load_image` does), arrays for videos."""
+@dataclass
+class FrameSequence:
+    """A sequence's frames and what its output keeps of it.
+
+    Attributes:
+        frames: file paths (a folder, in natural order), RGB PIL images (an animation, each frame's
+            transparency over white and EXIF orientation as `load_image` does) or, for a video, an
+            iterator of HxWx3 uint8 arrays decoded one at a time (memory does not grow with length).
+        fps: frames per second.
+        count: the number of frames (a video's from its duration; None where unknown).
+        audio: a video whose sound a video output copies (None: no sound).
+    """
+
+    frames: Iterable
+    fps: float
+    count: int | None
+    audio: Path | None = None
+
+
+def _ffmpeg():
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ImageError("video needs `pip install 'adain[video]'` (imageio's ffmpeg)") from None
+    return imageio_ffmpeg
+
+
+def read_frames(path: Path) -> FrameSequence:
+    """The frames of a folder, an animated GIF/WebP or a video (`FrameSequence`)."""
     if path.is_dir():
         files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()), key=natural_key)
         if not files:
             raise ImageError(f"'{path}': no image files in this folder")
-        return files, DEFAULT_FPS
+        return FrameSequence(files, DEFAULT_FPS, len(files))
     if path.suffix.lower() in ANIMATED_SUFFIXES:
         try:
             with Image.open(path) as img:
@@ -84,20 +114,67 @@ def read_frames(path: Path) -> tuple[list, float]:
                 frames = [to_rgb(frame.copy()) for frame in ImageSequence.Iterator(img)]
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(f"'{path}': the animation is corrupt or truncated ({exc})") from None
-        return frames, _fps(1000.0 / duration if duration else None)
+        return FrameSequence(frames, _fps(1000.0 / duration if duration else None), len(frames))
+    ffmpeg = _ffmpeg()
     try:
-        import imageio.v3 as iio
-    except ImportError:
-        raise ImageError(f"'{path}': reading video needs `pip install adain[video]` (imageio with ffmpeg)") from None
-    try:
-        fps = _fps(iio.immeta(path).get("fps"))
-        return list(iio.imiter(path)), fps
-    except Exception as exc:  # noqa: BLE001 - imageio raises many kinds on a bad video
-        raise ImageError(f"'{path}': cannot read the video ({exc})") from None
+        reader = ffmpeg.read_frames(str(path))
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as exc:
+        raise ImageError(f"'{path}': cannot read the video ({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})") from None
+    width, height = meta["size"]
+    fps = _fps(meta.get("fps"))
+    duration = meta.get("duration") or 0
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            for raw in reader:
+                yield np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+        except RuntimeError as exc:
+            raise ImageError(f"'{path}': the video stopped being readable ({exc})") from None
+        finally:
+            reader.close()
+
+    return FrameSequence(frames(), fps, round(duration * fps) or None, path if meta.get("audio_codec") else None)
 
 
-def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: list[str] | None = None) -> int:
-    """Write frames to a folder, an animated GIF/WebP, or a video; returns the count.
+VIDEO_CODECS = {".webm": ("libvpx-vp9", "libopus"), ".avi": ("mpeg4", "libmp3lame")}  # else H.264 with AAC
+
+
+def write_video(frames: Iterable, out: Path, fps: float, audio: Path | None = None) -> int:
+    """Encode frames (PIL images or uint8 arrays) to a video one at a time, whole or not at all (a
+    temporary name, renamed at the end): H.264 / yuv420p in MP4, MOV or MKV (VP9 in WebM, MPEG-4 in AVI),
+    sides made even, at `fps`, with the sound of the video `audio` (re-encoded for the container)."""
+    ffmpeg = _ffmpeg()
+    codec, audio_codec = VIDEO_CODECS.get(out.suffix.lower(), ("libx264", "aac"))
+    frames = iter(frames)
+    first = next(frames, None)
+    if first is None:
+        raise ImageError("no frames to write")
+    first = np.asarray(first)
+    tmp = partial_name(out)
+    writer = ffmpeg.write_frames(str(tmp), (first.shape[1], first.shape[0]), fps=fps, codec=codec, macro_block_size=2,
+                                 quality=None, bitrate=None, ffmpeg_log_level="error",
+                                 output_params=["-crf", "20", *(["-shortest"] if audio else [])],
+                                 audio_path=str(audio) if audio else None, audio_codec=audio_codec if audio else None)
+    count = 0
+    try:
+        writer.send(None)  # start ffmpeg
+        for frame in itertools.chain([first], frames):
+            writer.send(np.ascontiguousarray(np.asarray(frame, np.uint8)))
+            count += 1
+        writer.close()
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(out)
+    return count
+
+
+def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: list[str] | None = None,
+                 audio: Path | None = None) -> int:
+    """Write frames to a folder, an animated GIF/WebP, or a video (`write_video`, with the sound of
+    `audio`); returns the count.
 
     A folder gets one file per frame: the input's file name where `names` gives it (its format kept),
     else frame_00000.png, ... Check the output first with `check_output`.
@@ -111,19 +188,12 @@ def write_frames(frames: Iterable[Image.Image], out: Path, fps: float, names: li
             tmp.replace(out)
             return len(images)
         if suffix in VIDEO_SUFFIXES:
-            import imageio.v3 as iio
-            import numpy as np
-
-            images = [np.asarray(f) for f in frames]
-            tmp = partial_name(out)
-            iio.imwrite(tmp, np.stack(images), fps=fps)
-            tmp.replace(out)
-            return len(images)
+            return write_video(frames, out, fps, audio)
         out.mkdir(parents=True, exist_ok=True)
         count = 0
         for i, frame in enumerate(frames):
             save_image(frame, out / (Path(names[i]).name if names else f"frame_{i:05d}.png"))
             count += 1
         return count
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         raise ImageError(f"cannot write '{out}': {exc}") from None

@@ -40,7 +40,7 @@ def test_folder_frames_keep_their_names_and_order(tmp_path, fixtures, tiny_decod
     frames.mkdir()
     for name, value in (("a.jpg", 1), ("a.png", 2), ("frame_10.png", 3), ("frame_2.png", 4)):
         _frame(frames / name, value)
-    assert [p.name for p in read_frames(frames)[0]] == ["a.jpg", "a.png", "frame_2.png", "frame_10.png"]
+    assert [p.name for p in read_frames(frames).frames] == ["a.jpg", "a.png", "frame_2.png", "frame_10.png"]
     out = tmp_path / "out"
     assert _stylize(frames, out, fixtures / "style.png", tiny_decoder_path) == 0
     assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a.png", "frame_10.png", "frame_2.png"]
@@ -99,7 +99,8 @@ def test_animations_get_alpha_on_white_and_fps_never_zero(tmp_path):
     rgba = [Image.new("RGBA", (32, 32), (255, 0, 0, 0)), Image.new("RGBA", (32, 32), (0, 0, 255, 255))]
     path = tmp_path / "alpha.webp"
     rgba[0].save(path, save_all=True, append_images=rgba[1:], duration=0, lossless=True)
-    frames, fps = read_frames(path)
+    sequence = read_frames(path)
+    frames, fps = sequence.frames, sequence.fps
     assert fps > 0
     assert np.asarray(frames[0]).reshape(-1, 3).mean(0).round().tolist() == [255, 255, 255]  # transparent -> white
     assert np.asarray(frames[1])[0, 0].tolist() == [0, 0, 255]
@@ -109,7 +110,7 @@ def test_animated_frames_are_closed(tmp_path):
     gif = _animated(tmp_path / "clip.gif")
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
-        frames, _ = read_frames(gif)
+        frames = read_frames(gif).frames
         del frames
         import gc
 
