@@ -30,7 +30,8 @@ def test_api(corpus, tiny_stylizer, fixtures, name):
 
 @pytest.mark.parametrize("name", sorted(EXPECT_OK))
 def test_cli(corpus, tiny_decoder_path, fixtures, tmp_path, capsys, name):
-    code = main(["stylize", str(corpus[name]), str(fixtures / "style.png"), "-o", str(tmp_path / "o.png"),
+    out = tmp_path / ("o.gif" if name.endswith("animated.gif") else "o.png")  # frames go to a sequence (#38)
+    code = main(["stylize", str(corpus[name]), str(fixtures / "style.png"), "-o", str(out),
                  "--decoder", str(tiny_decoder_path)])
     err = capsys.readouterr().err
     assert code == (0 if EXPECT_OK[name] else 2)

@@ -5,7 +5,7 @@ A rule from the CPU's instruction sets picked the default runtime and was wrong 
 1.5x faster there than the rule's onnx-int8). So the default is measured where it matters: `adain doctor`
 times every installed runtime on this machine (a 512² stylization with a new style and with the style
 cached, a few seconds in all), prints a table with the CPU's features, and stores the winner for this
-CPU model and these package versions in the cache folder (`winner.json`); `Stylizer.load()`, the CLI and
+CPU model and these package versions in the cache folder (`runtime.json`); `Stylizer.load()`, the CLI and
 the demo then use it (`adain.stylizer.fastest_runtime`), never a timing on a user's first stylization.
 `ADAIN_RUNTIME` overrides both.
 """
@@ -149,13 +149,11 @@ def stored_winner() -> str | None:
 
 
 def _time_runtime(runtime: str, size: int, repeats: int) -> dict:
-    from adain.stylizer import Stylizer
-
     rng = np.random.default_rng(0)
     content = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
     styles = [rng.integers(0, 255, (size, size, 3), dtype=np.uint8) for _ in range(repeats + 1)]
     t0 = time.perf_counter()
-    stylizer = Stylizer.load(runtime=runtime)
+    stylizer = load_stylizer(runtime=runtime)
     load = time.perf_counter() - t0
     stylizer.stylize(content, styles[0], max_size=size)  # first call: compiles for the shape
     new, cached = [], []
