@@ -63,9 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="long side the style is encoded at (default %(default)s)")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
     p.add_argument("--model", type=Path, help="use a TF-Hub module (Magenta convention) instead of the decoder")
-    p.add_argument("--temporal", choices=("auto", "flow", "off"), default="auto",
-                   help="frame sequences: flow holds texture still between frames (adain.temporal), off stylizes each "
-                        "frame alone; auto (default): flow for videos and animations, off for a folder of images")
+    p.add_argument("--temporal", choices=("off", "flow"), default="off",
+                   help="frame sequences: off (default) stylizes each frame alone; flow holds texture still between "
+                        "frames (2.4-3.8x less flicker, softer texture: adain.temporal)")
     _add_runtime(p)
     _add_color(p)
 
@@ -214,9 +214,8 @@ def _stylize_sequence(stylizer, args: argparse.Namespace) -> None:
         with tqdm(sequence.frames, total=sequence.count, unit="frame", dynamic_ncols=True) as bar:
             yield from bar
 
-    temporal = ("off" if args.content.is_dir() else "flow") if args.temporal == "auto" else args.temporal
     out = stylizer.stylize_frames(with_progress(), args.styles[0], alpha=args.alpha, preserve_color=args.preserve_color,
-                                  max_size=args.max_size, style_size=args.style_size, temporal=temporal)
+                                  max_size=args.max_size, style_size=args.style_size, temporal=args.temporal)
     count = frames.write_frames(out, args.output, sequence.fps, names, audio=sequence.audio)
     print(f"wrote {count} frames to {args.output}")
 

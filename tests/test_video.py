@@ -87,3 +87,22 @@ def test_a_clip_that_cannot_be_read_is_one_line(tmp_path):
     err = result.stderr.strip()
     assert err.startswith("adain: error:") and err.count("\n") == 0 and "bad.mp4" in err, err
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_the_flow_blend_holds_a_moving_scene_steadier_than_per_frame():
+    """`temporal="flow"` on bench/bench_video.py's clip of an object moving over a still background: less
+    short-term warping error than per-frame AdaIN (measured: 2.4x less at the default weight)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_video
+
+    from adain.stylizer import Stylizer
+
+    frames, boxes = bench_video.clips()["object"]
+    frames = frames[:8]
+    stylizer = Stylizer.load(runtime="onnx-int8")
+    style = bench_video.STYLE
+    errors = {mode: bench_video.warping_error("object", [np.asarray(o, np.float32) for o in stylizer.stylize_frames(
+        frames, style, max_size=bench_video.W, temporal=mode)], boxes, 1) for mode in ("off", "flow")}
+    assert errors["flow"] < 0.7 * errors["off"], errors
+    with pytest.raises(ValueError, match="temporal"):
+        stylizer.stylize_frames(frames, style, temporal="smooth")
