@@ -4,9 +4,12 @@ the shipped decoder, or of several decoders (to compare training recipes).
     python bench/quality.py [--content DIR --style DIR]   # runtimes -> bench/results/quality.json
     python bench/quality.py --decoder a=runs/a/decoder.npz b=runs/b/decoder.npz --out recipes.json
     python bench/quality.py --full --decoder v2=weights/decoder.npz v3=runs/v3/best_decoder.npz --out full_size.json
+    python bench/quality.py --full --test --decoder shipped=weights/decoder.npz --out test_set.json
 
 The pairs are every held-out content image with every held-out style image of the training folders
-(the validation split `adain train` never trains on). Lower is better; the baselines are the content
+(the validation split `adain train` never trains on, which selects the weights to ship), or with --test
+every content with every style of the test set (`scripts/make_test_set.py`: never trained on, never used
+for a decision; scored once per shipped decoder). Lower is better; the baselines are the content
 image itself as output (style loss) and the style image as output (content loss).
 
 --full scores whole pairs at 512 px (long side) instead (`adain.full_size`, the scale users see), with
@@ -25,9 +28,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench"), str(ROOT / "scripts")]
 
 from machine import machine, save_result  # noqa: E402
+from make_test_set import DEFAULT_OUT as TEST_DATA  # noqa: E402
 
 
 def main() -> None:
@@ -39,6 +43,9 @@ def main() -> None:
     parser.add_argument("--decoder", nargs="+", metavar="NAME=PATH", help="score these decoders (keras runtime)")
     parser.add_argument("--out", default="quality.json", help="file name under bench/results")
     parser.add_argument("--full", action="store_true", help="whole pairs at 512 px, raw and normalised VGG features")
+    parser.add_argument("--test", nargs="?", const=str(TEST_DATA), metavar="DIR",
+                        help=f"--full: score the test set (DIR/content x DIR/style, default {TEST_DATA}) instead of "
+                             "the validation pairs")
     parser.add_argument("--styles", type=int, help="score only the first this many held-out styles (--full)")
     parser.add_argument("--grid", type=int, default=0, metavar="N",
                         help="--full: also write bench/results/<out>.jpg, N aligned pairs (rows) by decoder (columns)")
@@ -75,9 +82,15 @@ def full_size(args: argparse.Namespace) -> None:
     from adain.defaults import STYLE_SIZE
     from adain.full_size import FULL_SIZE, PAPER, SPACES, FullSizeValidator
 
-    contents, styles = held_out(args.content, args.style, args.count)
+    if args.test:
+        from adain.data import list_images
+
+        contents, styles = list_images(Path(args.test) / "content"), list_images(Path(args.test) / "style")
+    else:
+        contents, styles = held_out(args.content, args.style, args.count)
     validator = FullSizeValidator(contents, styles[:args.styles])
-    result = {"machine": machine(), "pairs": len(validator.contents) * len(validator.styles), "size": FULL_SIZE, "scores": {}}
+    result = {"machine": machine(), "split": "test" if args.test else "validation",
+              "pairs": len(validator.contents) * len(validator.styles), "size": FULL_SIZE, "scores": {}}
     first, columns = None, []
     runs = [(name if size is None else f"{name}@{size}", path, size)
             for name, path in (d.split("=", 1) for d in args.decoder) for size in (args.style_sizes or [None])]
