@@ -228,3 +228,21 @@ def test_a_two_node_cluster_gives_the_local_runs_outputs(dataset, local_run, tmp
     assert (out / "manifest.csv").read_bytes() == (local_run[0] / "manifest.csv").read_bytes()
     assert sorted(_outputs(out)) == sorted(_outputs(local_run[0]))
     _assert_same_images(local_run[0], out, _outputs(local_run[0]))
+
+
+def test_a_bad_style_stops_the_run_before_any_work(dataset, tmp_path):
+    """A style that cannot be read is found while the styles are encoded, before Ray starts or a file is
+    written; more styles per image than styles likewise."""
+    from adain.dataset import stylize_dataset
+    from adain.image_io import ImageError
+
+    content, style = dataset
+    styles = tmp_path / "styles"
+    shutil.copytree(style, styles)
+    (styles / "broken.jpg").write_bytes(b"not a painting")
+    out = tmp_path / "out"
+    with pytest.raises(ImageError, match="broken.jpg"):
+        stylize_dataset(content, styles, out, runtime=RUNTIME, max_size=64)
+    with pytest.raises(ValueError, match="holds only 5 styles"):
+        stylize_dataset(content, style, out, styles_per_image=6, runtime=RUNTIME)
+    assert not out.exists()

@@ -232,6 +232,16 @@ def test_sigterm_saves_a_checkpoint_of_the_last_step(folders, tmp_path):
     state = json.loads((run / "state.json").read_text())["state"]
     assert state["step"] >= 3
     assert state["step"] == len(read_log(run)["step"])
+    # The weights are those of exactly that many steps (SIGTERM used to land between a step's update and
+    # its count): the same run straight through to that step in this process.
+    from adain.decoder import load_decoder
+
+    straight = Trainer(TrainConfig(str(folders[0]), str(folders[1]), str(tmp_path / "straight"), steps=state["step"],
+                                   batch=2, crop=32, width=0.1, val_count=2, val_every=1000, checkpoint_minutes=100))
+    straight.fit()
+    saved = load_decoder(checkpoint_dir(run) / "decoder.npz")
+    for a, b in zip(weights(straight.decoder), weights(saved)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_improvement_compares_the_last_hours_with_the_best_before(tmp_path):
