@@ -233,7 +233,8 @@ def test_an_uploads_flood_stays_in_the_byte_budget_and_deletes_no_ones_files(tmp
     Image.fromarray(rng.integers(0, 255, (150, 200, 3), dtype=np.uint8)).save(flood)  # ~90 KB, incompressible
     cache, results = tmp / "adain-demo-gradio", tmp / "adain-demo"
     peak, refused, seen = 0, 0, []
-    with demo_server({"TMPDIR": str(tmp), "ADAIN_DISK_BUDGET_MB": str(budget_mb)}, log=tmp_path / "server.log") as (url, _):
+    env = {"TMPDIR": str(tmp), "GRADIO_TEMP_DIR": str(cache), "ADAIN_DISK_BUDGET_MB": str(budget_mb)}  # its own folders
+    with demo_server(env, log=tmp_path / "server.log") as (url, _):
         visitor = gradio_client.Client(url, verbose=False)
         content = gradio_client.handle_file(str(ROOT / "tests" / "fixtures" / "content.png"))
         style = gradio_client.handle_file(str(ROOT / "tests" / "fixtures" / "style.png"))
