@@ -5,13 +5,16 @@ The package, one concept per module:
 - `config`: `TrainConfig`, the recipe's settings and defaults (no Keras: the CLI reads it for --help);
 - `loop`: `Trainer` (models, optimizer, data, the loop) and `decoder_step`;
 - `state`: the checkpoint (`TrainState` with its recipe `Segment`s, weights, optimizer variables by name);
+- `schedule`: the learning rate (inverse-time decay of the run's step, warm-up over Adam's first steps);
+- `clock`: step time without the time the process was stopped;
 - `logs`: the run's CSV logs (`RunLog`, one reader) and the plateau test (`improvement`);
 - `plots`: loss_curve.png and val_grid.png.
 
-A run directory holds decoder.npz + ema_decoder.npz + optimizer.npz + state.json (the checkpoint,
-written atomically every few minutes), best_decoder.npz (the moving average of the weights at its
-lowest validation loss), log.csv, val.csv, loss_curve.png and val_grid.png. Re-running the same
-command with --resume continues from the checkpoint.
+A run directory holds the checkpoint (a folder ckpt-<step> with decoder.npz, ema_decoder.npz and
+optimizer.npz, and state.json naming it, written as one unit every few minutes: `state`),
+best_decoder.npz and best_full_decoder.npz (the moving average of the weights at its best validation,
+with its score), log.csv, val.csv, loss_curve.png and val_grid.png. Re-running the same command with
+--resume continues from the checkpoint, Adam's moments and count included.
 
 Example:
 
