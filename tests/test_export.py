@@ -66,12 +66,24 @@ def test_hub_keraslayer_in_tf_keras(exported):
         assert out.shape == (1, h, w, 3)
 
 
-def test_from_hub_behind_the_same_api(exported, fixtures):
+def test_from_hub_behind_the_same_api(exported, fixtures, tiny_stylizer):
+    """The hub runtime behind Stylizer gives the Keras stylizer's picture for the same arguments (alpha 0.5),
+    and a control that differs (content and style swapped, or alpha 1) gives another: an ignored option or
+    swapped inputs fail here (it checked only the size before)."""
     from adain import Stylizer
 
     hub_stylizer = Stylizer.from_hub(exported[1])
-    out = hub_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", alpha=0.5, max_size=64)
-    assert out.size == (64, 64)
+    content, style = fixtures / "content.png", fixtures / "style.png"
+
+    def pixels(s, a, b, alpha):
+        return np.asarray(s.stylize(a, b, alpha=alpha, max_size=64), np.float32)
+
+    out = pixels(hub_stylizer, content, style, 0.5)
+    assert out.shape == (64, 64, 3)
+    same = np.abs(out - pixels(tiny_stylizer, content, style, 0.5)).mean()
+    assert same < 1.0  # the same networks; measured: well under one level (resampling and rounding)
+    assert np.abs(out - pixels(hub_stylizer, style, content, 0.5)).mean() > 10 * max(same, 0.1)
+    assert np.abs(out - pixels(hub_stylizer, content, style, 1.0)).mean() > 10 * max(same, 0.1)
     with pytest.raises(ValueError, match="one style"):
         hub_stylizer.stylize(fixtures / "content.png", [fixtures / "style.png"] * 2)
 
