@@ -41,13 +41,13 @@ def test_the_page_stylizes_as_the_python_pipeline(page_site, pair):
         assert "wasm" in status(page) and ms > 0
         want = np.asarray(python.stylize(str(content), str(style), max_size=512), np.float32)
         assert got.shape == want.shape == (300, 451, 3)
-        assert np.abs(got - want).mean() <= 3.0
+        assert np.abs(got - want).mean() <= 1.0  # measured 0.08/255 (issue #39); 3.0 before
         photo = np.asarray(Image.open(content), np.float32)
         assert np.abs(got - photo).mean() > 10  # painted, not the photo back
         page.select_option("select#colors", "luminance")
         got_lum, _ = stylize_in_page(page, content, style, size=256)
     want_lum = np.asarray(python.stylize(str(content), str(style), max_size=256, preserve_color="luminance"), np.float32)
-    assert got_lum.shape == want_lum.shape and np.abs(got_lum - want_lum).mean() <= 3.0
+    assert got_lum.shape == want_lum.shape and np.abs(got_lum - want_lum).mean() <= 1.0
 
 
 def test_the_page_resamples_as_python_on_inputs_that_need_resizing(page_site, tmp_path):
