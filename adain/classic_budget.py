@@ -3,9 +3,12 @@ TensorFlow (a server checks a request against its budget before anything runs)."
 
 from __future__ import annotations
 
-# Seconds one step costs per megapixel of the image being optimised, on a 2-vCPU x86 machine (L-BFGS
-# 9.0 s and Adam 9.5 s at 512², bench/results/classic.json, measured beside a training run).
-SECONDS_PER_MEGAPIXEL_STEP = 36.0
+# Seconds one step costs per megapixel of the image being optimised, on a 2-vCPU x86 machine, with a
+# margin: measured 5.6 (256²) and 7.4 (512²) on a Zen 4 (issue #39: 0.37 and 1.94 s a step, Adam) and 3.5-7.1
+# on an AMX Xeon (session 30, the demo's coffee photo at 256 and 512 px, Adam and L-BFGS, nothing else
+# running). It was 36 from older code's 9.5 s a step at 512², which made the page's estimates 4-6x too high
+# and refused jobs that would have finished.
+SECONDS_PER_MEGAPIXEL_STEP = 8.0
 
 
 def schedule(final: tuple[int, int], steps: int, scales: int) -> list[tuple[tuple[int, int], int]]:
