@@ -14,6 +14,8 @@ those who prefer stillness to texture.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 TEMPORAL_MODES = ("flow", "off")
@@ -45,6 +47,12 @@ class FlowBlend:
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey input, output) of the last frame
 
+    @staticmethod
+    @lru_cache(maxsize=2)
+    def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every pixel's (x, y), float32, for the frame size: made once, not per frame."""
+        return tuple(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+
     def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
         """The output for a frame: `frame` (the input, HxWx3 uint8, at the stylized frame's size) and its
         own `stylized` frame (HxWx3, 0-255) in, float32 HxWx3 0-255 out."""
@@ -58,7 +66,7 @@ class FlowBlend:
         backward = self.flow.calc(grey, last_grey, None)  # where each pixel of this frame was in the last
         forward = self.flow.calc(last_grey, grey, None)
         h, w = grey.shape
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        xs, ys = self._grid(h, w)
         map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
         warped = cv2.remap(last_out, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         forward_there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -42,12 +42,12 @@ def plain_loop(content: Path, style: Path, out: Path, size: int, runtime: str | 
     from adain.image_io import save_image
     from adain.stylizer import Stylizer
 
-    plan = Plan(tuple(_listing(style, "style")), fmt="jpg")
+    plan = Plan(tuple(_listing(style)), fmt="jpg")
     t0 = time.perf_counter()
     stylizer = Stylizer.load(runtime=runtime)
     styles = {s: stylizer.encode_style(style / s) if encoded else style / s for s in plan.styles}
     count = 0
-    for c in _listing(content, "content"):
+    for c in _listing(content):
         for row in plan.assign(c):
             (out / row["output"]).parent.mkdir(parents=True, exist_ok=True)
             save_image(stylizer.stylize(content / c, styles[row["style"]], max_size=size), out / row["output"])

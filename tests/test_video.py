@@ -31,22 +31,22 @@ def _meta(path: Path) -> dict:
     return {**meta, "frames": frames, "seconds": seconds}
 
 
+def _command(clip: Path, out: Path, *extra) -> list[str]:
+    return [sys.executable, "-m", "adain.cli", "stylize", str(clip), str(ROOT / "tests" / "fixtures" / "style.png"), "-o",
+            str(out), "--max-size", "64", "--runtime", "onnx-int8", *extra]
+
+
 def _stylize(clip: Path, out: Path, *extra) -> subprocess.CompletedProcess:
-    """`adain stylize` on a clip in a process of its own, under /usr/bin/time for its peak memory."""
-    cmd = [sys.executable, "-m", "adain.cli", "stylize", str(clip), str(ROOT / "tests" / "fixtures" / "style.png"), "-o",
-           str(out), "--max-size", "64", "--runtime", "onnx-int8", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT,
+    """`adain stylize` on a clip in a process of its own."""
+    return subprocess.run(_command(clip, out, *extra), capture_output=True, text=True, timeout=600, cwd=ROOT,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def _peak_mib(clip: Path, out: Path) -> float:
-    """The peak resident memory of stylizing `clip` (os.wait4: that process's own)."""
-    cmd = [sys.executable, "-m", "adain.cli", "stylize", str(clip), str(ROOT / "tests" / "fixtures" / "style.png"), "-o",
-           str(out), "--max-size", "64", "--runtime", "onnx-int8"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert status == 0
-    return usage.ru_maxrss / 1024
+    """The peak resident memory of stylizing `clip` (bench/machine.py's measure of a process's own peak)."""
+    from machine import timed_process
+
+    return timed_process(_command(clip, out), runs=1)["peak_rss_mib"]
 
 
 def test_sound_frames_and_rate_are_kept(tmp_path):
