@@ -26,10 +26,18 @@ def value_and_grad(loss_fn: Callable, variables: Sequence[keras.Variable]):
     if backend == "torch":
         import torch
 
+        values = [v.value for v in variables]
+        for x in values:
+            x.grad = None
         with torch.enable_grad():
             loss, aux = loss_fn()
-            grads = torch.autograd.grad(loss, [v.value for v in variables])
-        return loss.detach(), keras.tree.map_structure(lambda x: x.detach(), aux), list(grads)
+            # backward(), not autograd.grad: DistributedDataParallel averages the gradients over its
+            # processes in hooks that only backward() runs (adain.train.distributed)
+            loss.backward(inputs=values)
+        grads = [x.grad for x in values]
+        for x in values:
+            x.grad = None
+        return loss.detach(), keras.tree.map_structure(lambda x: x.detach(), aux), grads
     if backend == "jax":
         import jax
 

@@ -175,10 +175,16 @@ def _run(args: argparse.Namespace) -> int:
                              **{f.name: getattr(args, f.name) for f in fields(defaults.ClassicPreset)})
         _save(image, args.output)
     elif args.command == "train":
+        from adain.train import distributed
+
+        world = distributed.World.from_env()
+        if world.parallel:  # under torchrun: DistributedDataParallel needs the torch backend
+            os.environ.setdefault("KERAS_BACKEND", "torch")
         from adain.train import Trainer
 
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-        Trainer(config, resume=args.resume).fit()
+        Trainer(config, resume=args.resume, world=world).fit()
+        distributed.leave(world)
     elif args.command == "export":
         from adain.runtimes.hub import export_tfhub
         from adain.runtimes.onnx import export_onnx

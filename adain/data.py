@@ -1,7 +1,7 @@
 """Training data: image folders, a held-out validation split, and a prefetching random-crop sampler.
 
 Batches are a pure function of (seed, step), so a resumed run sees exactly the data order it would
-have seen without the interruption. Unreadable files are skipped and counted, never fatal.
+have seen without the interruption, with any number of data-parallel processes. Unreadable files are skipped and counted, never fatal.
 """
 
 from __future__ import annotations
@@ -83,33 +83,67 @@ def random_crop(img: Image.Image, size: int, rng: np.random.Generator, sharp: bo
 
 class CropSampler:
     """Random crops from a list of files, batch by step number, prefetched by a pool of threads
-    (`workers` batches decode at once: a GPU step outruns one thread's JPEG decoding)."""
+    (`workers` batches decode at once: a GPU step outruns one thread's JPEG decoding).
+
+    The data order is a function of (seed, step) alone: the files are read in epochs, each a seeded
+    permutation of them, and the batch of step s is positions s·batch ... (s+1)·batch − 1 of that
+    sequence (each position's crop drawn with its own seeded generator). Process `rank` of a
+    data-parallel run of `world` processes reads its contiguous slice of each batch: the batch is the
+    same whatever the number of processes (a run resumes with another), and within an epoch the
+    processes' shards are disjoint and cover the files.
+
+    Args:
+        files: the images to crop from.
+        crop: side of the square crops.
+        batch: crops per step, over all processes.
+        seed: the data order's seed.
+        rank, world: this process's place in a data-parallel run (`batch` must divide by `world`).
+    """
 
     def __init__(self, files: list[Path], crop: int, batch: int, seed: int, prefetch: int = 4,
-                 sharp: bool = False, augment: bool = False, workers: int | None = None):
+                 sharp: bool = False, augment: bool = False, workers: int | None = None, rank: int = 0, world: int = 1):
+        if batch % world or not 0 <= rank < world:
+            raise ValueError(f"a batch of {batch} does not split evenly over {world} processes")
         self.files, self.crop, self.batch, self.seed = files, crop, batch, seed
         self.sharp, self.augment = sharp, augment
+        self.rank, self.share = rank, batch // world
         self.skipped: set[Path] = set()
         self.workers = workers or max(1, min(prefetch, (os.cpu_count() or 1) // 2))
         self.prefetch = max(prefetch, self.workers)
         self._lock = threading.Lock()
+        self._orders: dict[int, np.ndarray] = {}
 
-    def _load(self, rng: np.random.Generator) -> np.ndarray:
+    def file_at(self, position: int) -> Path:
+        """The file at `position` of the data order: the epoch's seeded permutation of the files."""
+        epoch, index = divmod(position, len(self.files))
+        with self._lock:
+            if epoch not in self._orders:
+                self._orders = {k: v for k, v in self._orders.items() if k >= epoch - 1}  # epochs behind are done
+                self._orders[epoch] = np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.files))
+            return self.files[int(self._orders[epoch][index])]
+
+    def positions(self, step: int) -> range:
+        """The positions of the data order this process reads at `step`."""
+        start = step * self.batch + self.rank * self.share
+        return range(start, start + self.share)
+
+    def crop_at(self, position: int) -> np.ndarray:
+        """The crop of `position`; an unreadable file is skipped (and counted) for a file drawn at random."""
+        rng = np.random.default_rng([self.seed, position])
+        path = self.file_at(position)
         for _attempt in range(100):
+            if path not in self.skipped:
+                try:
+                    return random_crop(load_image(path), self.crop, rng, self.sharp, self.augment)
+                except ImageError:
+                    with self._lock:
+                        self.skipped.add(path)
             path = self.files[int(rng.integers(len(self.files)))]
-            if path in self.skipped:
-                continue
-            try:
-                return random_crop(load_image(path), self.crop, rng, self.sharp, self.augment)
-            except ImageError:
-                with self._lock:
-                    self.skipped.add(path)
         raise RuntimeError(f"could not read any training image ({len(self.skipped)} unreadable)")
 
     def batch_at(self, step: int) -> np.ndarray:
-        """The batch for `step`: (batch, crop, crop, 3) float32 RGB 0-255, deterministic in (seed, step)."""
-        rng = np.random.default_rng([self.seed, step])
-        return np.stack([self._load(rng) for _ in range(self.batch)])
+        """This process's crops of `step`: (batch / world, crop, crop, 3) float32 RGB 0-255, deterministic in (seed, step)."""
+        return np.stack([self.crop_at(p) for p in self.positions(step)])
 
     def iterate(self, start_step: int, stride: int = 1):
         """Yield batches for start_step, start_step+stride, ... in order, `prefetch` of them ahead."""

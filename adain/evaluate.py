@@ -53,14 +53,16 @@ def adain_targets(encoder: keras.Model, content, style):
 
 
 def decoder_losses(encoder: keras.Model, decoder: keras.Model, t: dict, target_stats, style_weight: float = STYLE_WEIGHT,
-                   identity: tuple | None = None):
+                   identity: tuple | None = None, forward=None):
     """(total loss, (content loss, style loss, decoded images)) of the decoder's output for targets t
     (keyed by layer; a single-level decoder reads relu4_1 only).
+
+    forward: what runs the decoder, when not the decoder itself (its DistributedDataParallel wrapper).
 
     identity: (images, {layer: their features}) when the last len(images) pairs of the batch are a
     content with itself as the style: the total then includes `losses.identity_loss` of those outputs.
     """
-    out = decoder(decoder_inputs(decoder, t))
+    out = (forward or decoder)(decoder_inputs(decoder, t))
     feats = encoder(out)
     lc, ls = _feature_losses(feats, t, target_stats)
     total = lc + style_weight * ls

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from namespace import in_namespace, run_in_namespace
 from PIL import Image
 
 from adain.dataset import Plan
 
 pytest.importorskip("ray")
-ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = "onnx-int8"
 OPTIONS = ["--max-size", "64", "--format", "png", "--runtime", RUNTIME, "--styles-per-image", "2", "--seed", "3"]
 
@@ -74,10 +74,8 @@ BAD = {"bad/empty.jpg": "empty", "bad/text.jpg": "not a readable image", "bad/tr
        "bad/bomb.png": "above the limit"}
 
 
-def _in_namespace(script: str, timeout: int = 600, **popen) -> subprocess.Popen:
-    """A shell script run in a private network namespace with loopback up (Ray binds 127.0.0.1 there)."""
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(["unshare", "-n", "sh", "-c", f"ip link set lo up && {script}"], env=env, **popen)
+def _in_namespace(script: str, **popen) -> subprocess.Popen:
+    return in_namespace(script, {"RAY_AUTH_MODE": "token"}, **popen)
 
 
 def _command(content, style, out, *extra) -> str:
@@ -86,9 +84,7 @@ def _command(content, style, out, *extra) -> str:
 
 
 def _run(script: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    proc = _in_namespace(script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out, _ = proc.communicate(timeout=timeout)
-    return subprocess.CompletedProcess(script, proc.returncode, out)
+    return run_in_namespace(script, timeout, {"RAY_AUTH_MODE": "token"})
 
 
 def _rows(path: Path) -> list[dict]:

@@ -91,11 +91,11 @@ def test_the_committed_checkpoint_resumes(folders, tmp_path):
 
 def test_training_steps_lower_the_loss(folders, tmp_path):
     """The gradient/optimizer plumbing works: repeated steps on one batch fit it."""
-    trainer = Trainer(config(folders, tmp_path / "fit", steps=1, lr=3e-4))
+    trainer = Trainer(config(folders, tmp_path / "fit", steps=1))
     content, style = trainer.content.batch_at(0), trainer.style.batch_at(0)
     encoded = trainer._encode_fn(content, style)
     losses = [float(trainer._step_fn(*encoded)[0]) for _ in range(16)]
-    assert np.mean(losses[-4:]) < 0.7 * losses[0]
+    assert np.mean(losses[-4:]) < 0.7 * losses[0]  # measured 0.46-0.59 (seeds 0-2); without updates 1.0
 
 
 def weights(model):

@@ -20,8 +20,10 @@ from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.full_size import SPACES, FullSizeValidator
 from adain.image_io import load_image
+from adain.train import distributed
 from adain.train.clock import StepClock
 from adain.train.config import TrainConfig
+from adain.train.distributed import World
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
@@ -52,12 +54,14 @@ def _stop_requests():
 
 
 def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 content_feats: dict, target_stats, style_weight: float, identity_images=None):
+                 content_feats: dict, target_stats, style_weight: float, identity_images=None, forward=None):
     """One optimizer step of the decoder on encoded inputs (see evaluate.encode_pairs): AdaIN targets,
     losses, gradients, update. Returns (total loss, content loss, style loss).
 
     identity_images: the contents of the batch's last pairs when their styles are those contents
     themselves; their outputs must then give them back (evaluate.decoder_losses' identity term).
+    forward: the decoder's DistributedDataParallel wrapper in a data-parallel run (its gradients are
+    then averaged over the processes before the update).
     """
     variables = decoder.trainable_variables
     t = targets_of(content_feats, target_stats)
@@ -66,7 +70,7 @@ def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.op
         k = identity_images.shape[0]
         identity = (identity_images, {name: f[-k:] for name, f in content_feats.items()})
     loss, (lc, ls, _), grads = autodiff.value_and_grad(
-        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight, identity), variables
+        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight, identity, forward), variables
     )
     optimizer.apply(grads, variables)
     return loss, lc, ls
@@ -78,6 +82,8 @@ class Trainer:
     Args:
         config: the recipe and folders (`TrainConfig`).
         resume: continue the checkpoint in `config.out_dir`; without it an existing checkpoint is an error.
+        world: this process's place in a data-parallel run (`adain.train.distributed`); by default what
+            torchrun's environment says, else one process. `config.batch` is the global batch.
 
     Example (a few steps on two folders of images):
 
@@ -89,13 +95,19 @@ class Trainer:
     ```
     """
 
-    def __init__(self, config: TrainConfig, resume: bool = False):
+    def __init__(self, config: TrainConfig, resume: bool = False, world: World | None = None):
         self.config = config
+        self.world = world or World.from_env()
+        if self.world.parallel and config.identity:
+            raise ValueError("identity pairs are the last pairs of a batch; a data-parallel run splits the batch: use --identity 0")
+        if config.batch % self.world.size:
+            raise ValueError(f"--batch {config.batch} (the global batch) does not split evenly over {self.world.size} processes")
         self.run = Path(config.out_dir)
         self.state = TrainState()
         resuming = has_checkpoint(self.run)
         if resuming and not resume:
             raise FileExistsError(f"{self.run} already holds a checkpoint; pass --resume to continue it or choose another --out")
+        distributed.join(self.world)  # before any variable is made: it picks this process's GPU
         self.run.mkdir(parents=True, exist_ok=True)
         self.log = RunLog(self.run / "log.csv", STEP_COLUMNS)
         self.val_log = RunLog(self.run / "val.csv", VAL_COLUMNS)
@@ -108,12 +120,13 @@ class Trainer:
         train_c, val_c = split_holdout(list_images(config.content_dir), config.val_count)
         train_s, val_s = split_holdout(list_images(config.style_dir), config.val_count)
         self.val_files = (val_c, val_s)
-        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed, sharp=config.sharp_crops)
+        shard = {"rank": self.world.rank, "world": self.world.size}
+        self.content = CropSampler(train_c, config.crop, config.batch, seed=config.seed, sharp=config.sharp_crops, **shard)
         self.style = CropSampler(train_s, config.crop, config.batch, seed=config.seed + 1, sharp=config.sharp_crops,
-                                 augment=config.style_augment)
+                                 augment=config.style_augment, **shard)
         self.val_content = np.stack([center_crop(load_image(p), config.val_size) for p in val_c])
         self.val_style = np.stack([center_crop(load_image(p), config.val_size) for p in val_s])
-        self.full_validator = FullSizeValidator(val_c, val_s) if config.full_val_every else None
+        self.full_validator = FullSizeValidator(val_c, val_s) if config.full_val_every and self.world.is_main else None
 
         self.encoder = build_encoder(STYLE_LAYERS, config.encoder_weights)
         self.decoder, self.ema = self._build_decoders(resuming)
@@ -122,7 +135,7 @@ class Trainer:
         self.optimizer.build(self.decoder.trainable_variables)
         if resuming:
             self.state = TrainState.load(self.run)
-            for log in (self.log, self.val_log, self.full_log):
+            for log in (self.log, self.val_log, self.full_log) if self.world.is_main else ():
                 log.truncate(self.state.step)
             self._restore_best_scores()
         if resuming and load_optimizer(self.optimizer, checkpoint_dir(self.run)):
@@ -137,10 +150,11 @@ class Trainer:
             self.optimizer.iterations.assign(0)
             self.state.adam_start = self.state.step
         self.schedule.offset, self.schedule.warmup = self.state.adam_start, config.warmup
+        self.forward = distributed.wrap(self.decoder, self.world)  # waits for every process; rank 0's weights
         self._encode_fn = autodiff.compile_fn(self._encode, jit=self.xla)
         self._step_fn = autodiff.compile_fn(self._train_step, jit=self.xla)
         self.state.history.append(Segment(self.state.step, self.state.elapsed_s, config.crop, config.batch,
-                                          self.precision, config.lr, config.style_weight))
+                                          self.precision, config.lr, config.style_weight, self.world.size))
 
     def _build_decoders(self, resuming: bool) -> tuple[keras.Model, keras.Model | None]:
         """(decoder, its moving average or None): from the checkpoint, from --init, or new."""
@@ -186,7 +200,7 @@ class Trainer:
 
     def _train_step(self, content_feats, target_stats, identity_images=None):
         losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats,
-                              self.config.style_weight, identity_images)
+                              self.config.style_weight, identity_images, self.forward)
         if self.ema is not None:
             m = self.config.ema
             for avg, var in zip(self.ema.trainable_variables, self.decoder.trainable_variables):
@@ -202,8 +216,10 @@ class Trainer:
                 save_decoder(self.ema, folder / "ema_decoder.npz", dtype="float32")
             save_optimizer(self.optimizer, folder)
 
-        self.state.save(self.run, self.config, commit_checkpoint(self.run, self.state.step, write))
+        folder = commit_checkpoint(self.run, self.state.step, write)
+        self.state.save(self.run, self.config, folder)
         prune_checkpoints(self.run)
+        tqdm.write(f"checkpoint of step {self.state.step}: {self.run / folder}")
 
     def validate(self) -> dict[str, float]:
         """Score the shipped weights on the held-out pairs; log, draw, and keep them if they are the best.
@@ -244,19 +260,24 @@ class Trainer:
 
     def fit(self) -> TrainState:
         """Train to `config.steps` (or a plateau); Ctrl-C or SIGTERM stops after the step under way, with a
-        checkpoint of it."""
+        checkpoint of it. In a data-parallel run every process stops after the same step (`distributed.agree`)
+        and rank 0 alone validates, logs and writes checkpoints."""
         cfg = self.config
+        main = self.world.is_main
         start, start_elapsed = self.state.step, self.state.elapsed_s
         if start >= cfg.steps:
             return self.state
-        if start == 0:
+        if start == 0 and main:
             self.validate()  # the curve starts at the untrained decoder
         last_ckpt = time.monotonic()
         reuse = cfg.reuse  # an encoded batch serves `reuse` steps: step s uses batch s - s % reuse, styles rolled by s % reuse
         first = start - start % reuse
         batches = zip(self.content.iterate(first, reuse), self.style.iterate(first, reuse))
         encoded = None
-        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True, disable=not main)
+        if self.world.parallel and main:
+            bar.write(f"{self.world.size} processes x {cfg.batch // self.world.size} pairs = global batch {cfg.batch}; "
+                      f"lr {cfg.lr:g} is the global batch's (gradients averaged over the processes)")
         clock = StepClock()
         with _stop_requests() as stop, closing(bar):
             while self.state.step < cfg.steps:
@@ -265,28 +286,32 @@ class Trainer:
                 if encoded is None or shift == 0:
                     encoded = self._encode_fn(*next(batches))
                 content_feats, stats, identity_images = encoded
-                loss, lc, ls = (float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
-                                                                 identity_images))
+                local = [float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
+                                                          identity_images)]
                 dt = clock.stop()
                 self.state.step += 1
                 self.state.elapsed_s += dt
-                self.log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 2), "loss": loss,
-                                 "content_loss": lc, "style_loss": ls, "sec_per_step": round(dt, 3)})
+                out_of_time = bool(cfg.minutes) and self.state.elapsed_s - start_elapsed >= cfg.minutes * 60
+                loss, lc, ls, stopping, timed_out = distributed.agree([*local, bool(stop), out_of_time], self.world)
+                if main:
+                    self.log.append({"step": self.state.step, "elapsed_s": round(self.state.elapsed_s, 2), "loss": loss,
+                                     "content_loss": lc, "style_loss": ls, "sec_per_step": round(dt, 3)})
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.2f}", content=f"{lc:.2f}", style=f"{ls:.3f}", s_step=f"{dt:.2f}")
                 if not np.isfinite(loss):
                     raise FloatingPointError(f"loss became {loss} at step {self.state.step}; lower --lr or check the data")
-                out_of_time = bool(cfg.minutes) and self.state.elapsed_s - start_elapsed >= cfg.minutes * 60
-                last = self.state.step == cfg.steps or out_of_time
-                flat = not stop and (self.state.step % cfg.val_every == 0 or last) and self._validate_is_flat(bar, last)
-                if time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or last or flat or stop:
+                last = self.state.step == cfg.steps or timed_out > 0
+                flat = False
+                if not stopping and (self.state.step % cfg.val_every == 0 or last):
+                    flat = distributed.agree([main and self._validate_is_flat(bar, last)], self.world)[0] > 0
+                if main and (time.monotonic() - last_ckpt > cfg.checkpoint_minutes * 60 or last or flat or stopping):
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
-                if stop:
-                    bar.write(f"stopped by signal {stop[0]}: checkpoint of step {self.state.step} saved")
-                elif flat:
+                if stopping and main:
+                    bar.write(f"stopped by a signal after step {self.state.step}")
+                elif flat and main:
                     bar.write(f"validation improved by less than {cfg.min_improvement:.0%} in {cfg.plateau_hours:g} h: stopping")
-                if flat or out_of_time or stop:
+                if flat or last or stopping:
                     break
         if self.skipped:
             examples = sorted(map(str, self.skipped))[:5]

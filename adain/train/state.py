@@ -62,6 +62,7 @@ class Segment:
     precision: str
     lr: float | None = None  # not recorded by the earliest checkpoints
     style_weight: float = STYLE_WEIGHT  # recorded from the decoder-v2 run on; λ was the paper's before
+    world_size: int = 1  # processes of a data-parallel run (adain.train.distributed); `batch` is their global batch
 
     @classmethod
     def from_json(cls, value: dict | list) -> Segment:
