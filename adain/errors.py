@@ -22,7 +22,7 @@ class Cancelled(Exception):
 # A module that may be missing -> the pyproject extra that installs it (the core install is the ONNX fast path).
 EXTRAS = {"keras": "tf", "tensorflow": "tf", "scipy": "tf", "matplotlib": "train", "tf2onnx": "onnx", "onnx": "onnx",
           "tensorflow_hub": "hub", "imageio": "video", "openvino": "openvino", "ray": "dataset", "cv2": "video",
-          "imageio_ffmpeg": "video"}
+          "imageio_ffmpeg": "video", "torch": "distributed"}
 
 
 def install_hint(exc: ModuleNotFoundError) -> str | None:

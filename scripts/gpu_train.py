@@ -10,7 +10,9 @@ fixed number of minutes, from the committed checkpoint.
 rows, and copies the held-out images byte for byte, so the packed folders hold out exactly the files
 the full ones do (`adain.data.split_holdout` ranks names by hash) and validation figures compare.
 `train` copies the checkpoint (default weights/training_v3: the recipe is its state.json's config, with
-`--set KEY=VALUE` changes, which the run's state.json then records) into the output folder, trains until
+`--set KEY=VALUE` changes, which the run's state.json then records; `batch` is the global batch) into the
+output folder and, on a machine with several GPUs, starts itself again under torchrun, one process per
+GPU (PyTorch DDP, `adain.train.distributed`; `--one-process` keeps one); it trains until
 `--minutes` of wall time are nearly spent, then validates (256² crops and whole pairs at 512 px) and
 writes the checkpoint, best weights, logs, loss curve and grid there; past the wall-clock budget it
 stops with a checkpoint whatever it is doing (SIGTERM to itself). Run again with the same folder, it
@@ -99,11 +101,29 @@ def pack(args: argparse.Namespace) -> None:
     print(f"packed {len(packed)} images, {used / 1e6:.1f} MB, into {out}")
 
 
+def _gpus() -> int:
+    """The GPUs PyTorch sees (0 without PyTorch)."""
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count()
+
+
 def train(args: argparse.Namespace) -> None:
-    """Resume the checkpoint's recipe on DATA for the time budget, in OUT."""
+    """Resume the checkpoint's recipe on DATA for the time budget, in OUT: on every GPU of the machine,
+    one torchrun process each (`adain.train.distributed`), when it has several and the backend is torch."""
     started = time.monotonic()
     os.environ.setdefault("KERAS_BACKEND", args.backend)
     sys.path.insert(0, str(ROOT))
+    from adain.train import distributed
+
+    world = distributed.World.from_env()
+    gpus = _gpus() if os.environ["KERAS_BACKEND"] == "torch" else 0
+    if gpus > 1 and not world.parallel and not args.one_process:  # this command again, under torchrun
+        os.execv(sys.executable, [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                  f"--nproc-per-node={gpus}", __file__, *sys.argv[1:]])
+    distributed.join(world)
     from adain.train import TrainConfig, Trainer
     from adain.train.state import has_checkpoint, restore_checkpoint
 
@@ -113,14 +133,15 @@ def train(args: argparse.Namespace) -> None:
         torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN time its convolution algorithms once
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if not has_checkpoint(out):
+    if world.is_main and not has_checkpoint(out):
         restore_checkpoint(args.checkpoint, out)
+    distributed.barrier(world)  # the others read the checkpoint rank 0 laid out
     recipe = json.loads((out / "state.json").read_text())["config"]
     config = TrainConfig(**{**recipe, **_settings(args.set), "content_dir": str(Path(args.data) / "content"),
                             "style_dir": str(Path(args.data) / "style"), "out_dir": str(out),
                             "encoder_weights": "shipped", "checkpoint_minutes": args.checkpoint_minutes,
                             **({"steps": args.steps} if args.steps else {})})
-    trainer = Trainer(config, resume=True)
+    trainer = Trainer(config, resume=True, world=world)
     # Step time left once start-up is paid and the last validations and checkpoint are provided for;
     # validations don't count as step time, so a timer also stops the run at the wall-clock budget.
     config.minutes = max(0.05, args.minutes - FINISH_MINUTES - (time.monotonic() - started) / 60)
@@ -130,11 +151,14 @@ def train(args: argparse.Namespace) -> None:
     stop.start()
     state = trainer.fit()
     stop.cancel()
+    distributed.leave(world)
     import keras
 
-    print(json.dumps({"backend": keras.backend.backend(), "precision": trainer.precision, "step": state.step,
-                      "best_val": state.best_val, "best_full_val": state.best_full_val, "batch": config.batch,
-                      "lr": config.lr, "wall_minutes": round((time.monotonic() - started) / 60, 2)}))
+    if world.is_main:
+        print(json.dumps({"backend": keras.backend.backend(), "precision": trainer.precision, "step": state.step,
+                          "best_val": state.best_val, "best_full_val": state.best_full_val, "batch": config.batch,
+                          "processes": world.size, "lr": config.lr,
+                          "wall_minutes": round((time.monotonic() - started) / 60, 2)}))
 
 
 def _settings(pairs: list[str]) -> dict:
@@ -207,6 +231,7 @@ def main() -> None:
     p.add_argument("--checkpoint", default=str(ROOT / "weights" / "training_v3"))
     p.add_argument("--checkpoint-minutes", type=float, default=3.0)
     p.add_argument("--steps", type=int, help="stop at this total step instead (tests)")
+    p.add_argument("--one-process", action="store_true", help="one process on one GPU even where there are several")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="change the recipe (a TrainConfig field), e.g. --set batch=16 --set lr=1e-4")
     p.set_defaults(func=train)

@@ -94,3 +94,24 @@ def test_the_checkpoint_trains_on_jax_and_resumes(source, tmp_path):
     # The folder it wrote resumes on TensorFlow too (the files are backend-free).
     resumed = Trainer(TrainConfig(str(data / "content"), str(data / "style"), str(out), steps=5, **recipe), resume=True)
     assert resumed.state.step == 4
+
+
+def test_the_gpu_script_trains_data_parallel_under_torchrun(source, tmp_path):
+    """Where a machine has several GPUs the script runs itself under torchrun; here two CPU processes take
+    that path: rank 0 lays out the checkpoint, both train, rank 0 alone reports and writes."""
+    pytest.importorskip("torch")
+    from namespace import run_in_namespace
+
+    ckpt = tmp_path / "ckpt"
+    recipe = dict(batch=2, crop=32, width=0.1, val_count=2, val_size=32, val_every=2, checkpoint_minutes=0.0, lr=1e-3)
+    Trainer(TrainConfig(str(source / "content"), str(source / "style"), str(ckpt), steps=2, **recipe)).fit()
+    data, out = tmp_path / "pack", tmp_path / "out"
+    _run("pack", data, "--source", source, "--max-mb", 1, "--side", 64, "--val-count", 2)
+    torchrun = Path(sys.executable).parent / "torchrun"
+    result = run_in_namespace(f"{torchrun} --standalone --nproc-per-node 2 {SCRIPT} train {data} {out} --checkpoint {ckpt} "
+                              "--steps 4 --set batch=4 --set precision=float32", env={"KERAS_BACKEND": "torch"})
+    assert result.returncode == 0, result.stdout[-4000:]
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"backend"')]
+    assert len(reports) == 1 and reports[0]["processes"] == 2 and reports[0]["step"] == 4 and reports[0]["batch"] == 4
+    assert read_csv(out / "log.csv")["step"].tolist() == [1, 2, 3, 4]
+    assert [s.world_size for s in TrainState.load(out).history] == [1, 2]

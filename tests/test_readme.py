@@ -87,12 +87,28 @@ def test_docs_snippets(page):
         for line in (ln.split("  #")[0] for ln in block.splitlines() if ln.strip()):
             for command in (c.strip() for c in line.split("&&")):
                 words = shlex.split(command)
+                if words[0] == "torchrun":  # what torchrun starts in each process
+                    words = words[words.index("--no-python") + 1:]
                 if words[0] == "adain":
                     _parser().parse_args(words[1:])
                 elif words[0] == "python":
                     assert (root / words[1]).exists(), command
     for block in code_blocks(text, "python"):
         compile(block, f"{page.name} (Python)", "exec")
+
+
+def test_the_readme_training_commands_parse_as_written():
+    """The data-parallel lines: torchrun's own options as torchrun parses them, then `adain train`'s."""
+    from torch.distributed.run import get_args_parser
+
+    lines = [ln for ln in section_block("Training your own decoder", "bash").splitlines() if ln.strip()]
+    assert len(lines) == 2
+    for line in lines:
+        words = shlex.split(line)
+        launcher = get_args_parser().parse_args(words[1:])
+        assert launcher.no_python and launcher.training_script == "adain"
+        args = _parser().parse_args(launcher.training_script_args)
+        assert args.command == "train" and args.resume and args.batch % int(launcher.nproc_per_node) == 0
 
 
 def test_dataset_commands_parse_as_written():
