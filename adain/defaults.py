@@ -68,6 +68,10 @@ class DemoLimits:
     disk_budget_mb: float = 4096.0  # uploads and results on disk, all visitors together (ADAIN_DISK_BUDGET_MB)
     cache_cleanup: tuple[int, int] = (600, 7200)  # Gradio deletes cached files older than 2 h, every 10 min: more
     # than the longest wait in line (8 classic jobs of 10 min), so no waiting job loses its uploads
+    # ZeroGPU Space (demo/zerogpu.py): seconds of GPU each job asks for (`spaces.GPU(duration=...)`), counted
+    # against the visitor's daily quota; a classic job stops itself just before its time ends
+    zerogpu_fast_s: int = 20
+    zerogpu_classic_s: int = 120
 
 
 DEMO = DemoLimits()

@@ -5,6 +5,10 @@
     python demo/app.py --runtime keras # fast mode on Keras instead of the fastest installed (ADAIN_RUNTIME too)
     python demo/app.py --classic-budget 300  # seconds one classic job may cost (ADAIN_CLASSIC_BUDGET too)
 
+On a ZeroGPU Space (scripts/space.py build --zerogpu) both modes run on the GPU ZeroGPU attaches per call
+(demo/zerogpu.py); when it refuses one (the visitor's quota spent), the fast mode paints on the CPU path
+instead and the classic mode says why it cannot run.
+
 Fast and classic jobs have queues of their own, so a fast job never waits behind a classic one. A
 classic job stops within one optimisation step when it is cancelled, when its page goes away, or
 when a new job comes from the same page, and the next one starts only once it has stopped.
@@ -15,6 +19,7 @@ in the page as one readable line and the server keeps serving.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -38,6 +43,7 @@ from adain.image_io import fit_size  # noqa: E402
 from adain.memory import map_large_blocks, release_freed_memory  # noqa: E402
 from adain.stylizer import RUNTIMES, fastest_runtime  # noqa: E402
 from browser import cached_site, mount  # noqa: E402  (demo/browser.py: the in-browser page at /browser)
+import zerogpu  # noqa: E402  (demo/zerogpu.py: the GPU of a ZeroGPU Space)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
@@ -47,6 +53,7 @@ COLOR_CHOICES = {"Use the style's colours": None, "Keep photo colours (luminance
 OUT_DIR = Path(tempfile.gettempdir()) / "adain-demo"  # result PNGs (Gradio serves its own copies of them)
 ABANDONED_S = 5.0  # a classic job whose page has not taken its progress for this long is stopped
 POLL_S = 1.0  # how often a waiting classic generator looks whether its worker has ended
+GPU_MARGIN_S = 5.0  # a classic job on ZeroGPU stops this long before the GPU time it asked for ends
 _CLASSIC_SLOT = threading.Semaphore(1)  # one optimisation computes at a time, a stopping one included
 
 
@@ -92,6 +99,32 @@ def _stylizer():
                 print(f"adain demo: {exc}; using the Keras runtime", file=sys.stderr)
                 _STYLIZER["s"] = Stylizer.load(runtime="keras")
     return _STYLIZER["s"]
+
+
+def _gpu_stylizer():
+    """The shipped model on the Keras runtime, for a GPU (the torch backend on a ZeroGPU Space); loaded once,
+    at start-up, where ZeroGPU expects models to be made."""
+    if "gpu" not in _STYLIZER:
+        _STYLIZER["gpu"] = Stylizer.load(runtime="keras")
+    return _STYLIZER["gpu"]
+
+
+@zerogpu.gpu(DEMO.zerogpu_fast_s)
+def _stylize_on_gpu(content, styles, options: dict):
+    return _gpu_stylizer().stylize(content, styles, **options)
+
+
+def _paint(content, styles, options: dict):
+    """The fast mode's picture: on the GPU where the demo has one (a ZeroGPU Space), else on the CPU path.
+    A GPU that ZeroGPU refuses (the visitor's quota spent) sends the job to the CPU path, with a notice."""
+    if zerogpu.has_gpu():
+        try:
+            return _stylize_on_gpu(content, styles, options)
+        except gr.Error as exc:
+            if not zerogpu.refused(exc):
+                raise
+            gr.Warning(f"No GPU for this job ({exc.message}): painted on the CPU instead.")
+    return _stylizer().stylize(content, styles, **options)
 
 
 def _inputs(content, style):
@@ -179,6 +212,8 @@ def _duration(seconds: float) -> str:
 def classic_estimate(steps, size) -> str:
     """The page's note under the classic settings: expected time (square photo) and the server's limit."""
     steps, size = int(steps), min(int(size), DEMO.max_output)
+    if zerogpu.has_gpu():
+        return f"Classic mode: on this Space's GPU, up to {_duration(DEMO.zerogpu_classic_s)} per job."
     expected = estimated_seconds(steps, (size, size), _classic_scales(size))
     budget = _LIMITS["classic_budget_s"]
     verdict = "" if expected <= budget else " **Over the limit: use fewer steps or a smaller size.**"
@@ -193,10 +228,10 @@ def stylize(content, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, st
     if style2 is not None:
         styles.append(_checked(style2))
         weights = [1.0 - float(mix), float(mix)]
+    options = {"alpha": float(alpha), "weights": weights, "max_size": min(int(size), DEMO.max_output),
+               "preserve_color": COLOR_CHOICES.get(preserve_color, preserve_color)}
     try:
-        result = _stylizer().stylize(content_img, styles if len(styles) > 1 else style_img, alpha=float(alpha), weights=weights,
-                                     preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
-                                     max_size=min(int(size), DEMO.max_output))
+        result = _paint(content_img, styles if len(styles) > 1 else style_img, options)
     except (ImageError, ValueError, FileNotFoundError) as exc:
         raise gr.Error(str(exc)) from None
     finally:
@@ -210,21 +245,29 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
 
     The optimisation runs on a worker thread; this generator reports its progress each step, shows a
     preview every tenth of the way, then the final image (the API returns only the final one).
-    Jobs over the server's budget are refused before they start. The worker stops within one step
-    when this generator is closed (cancel) or stops taking its progress (page gone, ABANDONED_S).
+    Jobs over the server's budget are refused before they start; on a GPU (ZeroGPU) the job stops itself
+    just before the GPU time it asked for ends. The worker stops within one step when this generator is
+    closed (cancel) or stops taking its progress (page gone, ABANDONED_S).
     """
     content_img, style_img = _inputs(content, style)
     steps, size = int(steps), min(int(size), DEMO.max_output)
     scales = _classic_scales(size)
     expected = estimated_seconds(steps, fit_size(content_img.size, size), scales)
-    budget = _LIMITS["classic_budget_s"]
-    if expected > budget:
+    on_gpu = zerogpu.has_gpu()
+    budget = DEMO.zerogpu_classic_s if on_gpu else _LIMITS["classic_budget_s"]
+    if expected > budget and not on_gpu:
         raise gr.Error(f"This job would take about {_duration(expected)} here, and this server allows "
                        f"{_duration(budget)} per classic job: use fewer steps or a smaller size.")
     preview_every = max(1, steps // 10)
     events: queue.Queue = queue.Queue(maxsize=1)  # the worker waits for the page to take each step
     cancel = threading.Event()
     outcome: dict = {}
+
+    def out_of_time() -> None:
+        outcome["out_of_time"] = True
+        cancel.set()
+
+    deadline = threading.Timer(max(1.0, budget - GPU_MARGIN_S), out_of_time) if on_gpu else None
 
     def emit(event) -> None:
         if cancel.is_set():
@@ -251,7 +294,8 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
             finally:
                 _CLASSIC_SLOT.release()
         except Cancelled:
-            outcome["error"] = "The job was cancelled."
+            outcome["error"] = (f"The job used up its {_duration(budget)} of GPU time: use fewer steps or a smaller size."
+                                if outcome.get("out_of_time") else "The job was cancelled.")
         except (ImageError, ValueError) as exc:
             outcome["error"] = str(exc)
         except Exception as exc:  # noqa: BLE001 - the page gets a line, the generator its end, never a hang
@@ -263,6 +307,9 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
     progress(0, desc="waiting for the previous classic job to stop")
     worker = threading.Thread(target=work, daemon=True, name="adain-classic")
     worker.start()
+    if deadline is not None:
+        deadline.daemon = True
+        deadline.start()
     try:
         while True:  # every wait has a timeout: a worker that ended without a last event still ends the job
             try:
@@ -280,10 +327,28 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
             yield (gr.skip() if preview is None else preview), gr.skip()
     finally:
         cancel.set()  # closed early (cancel, disconnect): the worker stops at its next loss evaluation
+        if deadline is not None:
+            deadline.cancel()
     if "error" in outcome:
         raise gr.Error(outcome["error"])
     path = _save(outcome["image"])
     yield path, path
+
+
+_classic_on_gpu = zerogpu.gpu(DEMO.zerogpu_classic_s)(classic)
+
+
+@functools.wraps(classic)
+def classic_job(*args, **kwargs):
+    """The classic mode's endpoint: `classic`, inside ZeroGPU's GPU call on a ZeroGPU Space; a GPU it refuses
+    (the visitor's quota spent) ends the job with ZeroGPU's reason and what still works."""
+    try:
+        yield from _classic_on_gpu(*args, **kwargs)
+    except gr.Error as exc:
+        if not zerogpu.refused(exc):
+            raise
+        raise gr.Error(f"The classic mode runs on this Space's GPU, and none is available for you now: {exc.message} "
+                       "The fast mode still works (on the CPU when there is no GPU).") from None
 
 
 def _examples(kind: str) -> list[str]:
@@ -331,9 +396,9 @@ def build() -> gr.Blocks:
         gr.on([steps.change, size.change], classic_estimate, [steps, size], estimate, queue=False, api_visibility="private")
         run_fast.click(stylize, [content, style, alpha, preserve, size, style2, mix], [output, download],
                        api_name="stylize", concurrency_limit=1, concurrency_id="fast")
-        classic_job = run_classic.click(classic, [content, style, steps, preserve, size], [output, download],
-                                        api_name="optimize", concurrency_limit=1, concurrency_id="classic")
-        stop_classic.click(None, None, None, cancels=[classic_job], api_visibility="private")
+        classic_event = run_classic.click(classic_job, [content, style, steps, preserve, size], [output, download],
+                                          api_name="optimize", concurrency_limit=1, concurrency_id="classic")
+        stop_classic.click(None, None, None, cancels=[classic_event], api_visibility="private")
         pairs = [[c, s] for c, s in zip(_examples("content"), _examples("styles"))]
         if pairs:  # a click fills the inputs, then runs the fast mode in its group (no endpoint of its own)
             one_click = gr.Examples(pairs, inputs=[content, style], label="One-click examples", api_visibility="private")
@@ -385,6 +450,8 @@ def main() -> None:
         _STYLIZER["runtime"] = args.runtime
     map_large_blocks()  # large arrays go back to the OS when freed (adain.memory)
     _stylizer()  # load (and on the very first run export the ONNX graphs) before the first visitor waits
+    if zerogpu.has_gpu():
+        _gpu_stylizer()  # at start-up, on the CPU: ZeroGPU moves it to the GPU inside each call
     site = cached_site()  # assembled once per version of its files, not per start
     demo = build()
     app, _, _ = demo.launch(

@@ -1,7 +1,8 @@
 """Build and upload the Hugging Face Space (the Gradio demo) and the model repository (the weights).
 
-    python scripts/space.py build DIR              # exactly the files the Space runs
-    python scripts/space.py push OWNER/NAME        # build into a temporary folder and upload it as a Space
+    python scripts/space.py build DIR              # exactly the files the Space runs (CPU hardware: paid plans)
+    python scripts/space.py build DIR --zerogpu    # the same demo on ZeroGPU (free accounts: up to 2 such Spaces)
+    python scripts/space.py push OWNER/NAME [--zerogpu]  # build into a temporary folder and upload it as a Space
     python scripts/space.py build-model DIR        # the shipped weights with a model card in the Hub's format
     python scripts/space.py push-model OWNER/NAME  # build-model, then upload it as a model repository
     python scripts/space.py build-static DIR       # the in-browser page (web/) as a static Space
@@ -55,9 +56,18 @@ STATIC_CONFIG = {**{k: v for k, v in SPACE_CONFIG.items() if k not in ("sdk_vers
                  "title": "adain style transfer (in your browser)", "sdk": "static", "app_file": "index.html",
                  "short_description": "AdaIN style transfer in your browser (ONNX Runtime Web)",
                  "custom_headers": None}  # COOP/COEP: WASM threads need a cross-origin isolated page
+# A ZeroGPU Space (https://huggingface.co/docs/hub/spaces-zerogpu): the hardware as huggingface_hub's
+# SpaceHardware.ZERO_A10G spells it, the `spaces` package that attaches the GPU per call, and PyTorch, the one
+# framework ZeroGPU serves (Keras runs on it: KERAS_BACKEND=torch).
+ZEROGPU_HARDWARE = "zero-a10g"
+ZEROGPU_PINS = ("spaces==0.51.3", "torch==2.13.0")
+# Python: ZeroGPU runs the versions its docs list (3.10 and 3.12 when this was written, not 3.11; the pins need >= 3.11).
+ZEROGPU_CONFIG = {**SPACE_CONFIG, "suggested_hardware": ZEROGPU_HARDWARE, "python_version": '"3.12"',
+                  "tags": [*SPACE_CONFIG["tags"], "zerogpu"],
+                  "short_description": "Paint any photo in any painting's style, on a GPU"}
 MAX_SPACE_MB = 40
 ENTRY_POINT = '''"""The Space's entry point: demo/app.py as `python demo/app.py` runs it, with this folder's adain package."""
-
+{zerogpu}
 import sys
 from pathlib import Path
 
@@ -86,10 +96,22 @@ def _gitattributes() -> str:
     return "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in LFS_PATTERNS)
 
 
-def _requirements() -> str:
-    """The repository's pins, without its `.[demo]` line: the Space runs the package from its folder."""
+# What a ZeroGPU Space's entry point does before the demo loads: `spaces` first (it patches PyTorch), Keras on torch.
+ZEROGPU_PRELUDE = '''
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # ZeroGPU serves PyTorch only
+os.environ.setdefault("ADAIN_ZEROGPU", "1")  # demo/zerogpu.py: both modes on the GPU
+import spaces  # noqa: E402,F401  (before torch, as ZeroGPU asks)
+'''
+
+
+def _requirements(zerogpu: bool = False) -> str:
+    """The repository's pins, without its `.[demo]` line (the Space runs the package from its folder);
+    for ZeroGPU also `spaces` and PyTorch."""
     lines = (ROOT / "requirements.txt").read_text().splitlines()
     pins = [ln for ln in lines if ln.strip() and not ln.startswith("#") and not ln.startswith(".")]
+    pins += list(ZEROGPU_PINS) if zerogpu else []
     return "# The demo's direct dependencies, pinned (from the adain repository's requirements.txt).\n" + "\n".join(pins) + "\n"
 
 
@@ -101,9 +123,10 @@ def _fresh(out: Path) -> Path:
     return out
 
 
-def build(out: Path, model_repo: str | None = None) -> Path:
+def build(out: Path, model_repo: str | None = None, zerogpu: bool = False) -> Path:
     """Write the Space into the empty folder `out`: README, .gitattributes, requirements, app.py, the package
-    with its runtime weights inside it (adain/weights, found as the package data `adain.weights`), demo/."""
+    with its runtime weights inside it (adain/weights, found as the package data `adain.weights`), demo/.
+    zerogpu: the ZeroGPU Space (its hardware suggested, `spaces` and PyTorch pinned, Keras on torch)."""
     out = _fresh(out)
     shutil.copytree(ROOT / "adain", out / "adain", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     weights = out / "adain" / "weights"
@@ -114,17 +137,19 @@ def build(out: Path, model_repo: str | None = None) -> Path:
     (out / "web").mkdir()
     for name in PAGE_FILES:  # /browser: the page (its onnxruntime-web comes from the CDN, not from this Space)
         shutil.copyfile(ROOT / "web" / name, out / "web" / name)
-    (out / "app.py").write_text(ENTRY_POINT)
-    (out / "requirements.txt").write_text(_requirements())
+    (out / "app.py").write_text(ENTRY_POINT.format(zerogpu=ZEROGPU_PRELUDE if zerogpu else ""))
+    (out / "requirements.txt").write_text(_requirements(zerogpu))
     (out / ".gitattributes").write_text(_gitattributes())
     card = f"[model repository](https://huggingface.co/{model_repo})" if model_repo else "model card"
-    (out / "README.md").write_text(_front_matter(SPACE_CONFIG) + f"""
+    where = ("on the GPU ZeroGPU lends this Space for each job (within your daily ZeroGPU quota; when it is spent, "
+             "the fast mode runs on the CPU)" if zerogpu else "in a second or two on this Space's CPU")
+    (out / "README.md").write_text(_front_matter(ZEROGPU_CONFIG if zerogpu else SPACE_CONFIG) + f"""
 # adain: paint any photo in the style of any painting
 
 Give a photo and a painting; **Fast** paints the photo in one forward pass of a frozen VGG19 encoder, an
 Adaptive Instance Normalisation layer and a decoder trained by the adain project (Huang & Belongie, ICCV
-2017), in a second or two on this Space's CPU. **Classic** optimises the picture itself (Gatys et al.,
-CVPR 2016): slower, often finer, with a time limit per job.
+2017), {where}. **Classic** optimises the picture itself (Gatys et al., CVPR 2016): slower, often finer,
+with a time limit per job.
 
 - Model: the decoder's {card} (`adain/weights/MODEL_CARD.md` here): how it was trained, its numbers
   and its limits. The weights were trained on research-use images: use them for research and demos.
@@ -205,12 +230,14 @@ def _api():
     return HfApi()
 
 
-def push(repo_id: str, kind: str) -> None:
-    """Build into a temporary folder and upload it to `repo_id` (created if needed)."""
+def push(repo_id: str, kind: str, zerogpu: bool = False) -> None:
+    """Build into a temporary folder and upload it to `repo_id` (created if needed; a ZeroGPU Space is
+    created on ZeroGPU hardware)."""
     api = _api()
+    space = {"space_sdk": "gradio", **({"space_hardware": ZEROGPU_HARDWARE} if zerogpu else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = build(Path(tmp) / "space") if kind == "space" else build_model(Path(tmp) / "model")
-        api.create_repo(repo_id, repo_type=kind, exist_ok=True, **({"space_sdk": "gradio"} if kind == "space" else {}))
+        folder = build(Path(tmp) / "space", zerogpu=zerogpu) if kind == "space" else build_model(Path(tmp) / "model")
+        api.create_repo(repo_id, repo_type=kind, exist_ok=True, **(space if kind == "space" else {}))
         info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=kind,
                                  commit_message="adain: build from scripts/space.py")
     print(f"uploaded: {info}")
@@ -222,19 +249,22 @@ def main() -> None:
     p = sub.add_parser("build", help="write the Space's files into an empty folder")
     p.add_argument("dir", type=Path)
     p.add_argument("--model-repo", help="OWNER/NAME of the model repository the Space's README links to")
-    for name, help_ in (("push", "build and upload the Space"), ("push-model", "build and upload the model repository")):
-        sub.add_parser(name, help=help_).add_argument("repo_id", metavar="OWNER/NAME")
+    p.add_argument("--zerogpu", action="store_true", help="a ZeroGPU Space (both modes on a GPU lent per job)")
+    p = sub.add_parser("push", help="build and upload the Space")
+    p.add_argument("repo_id", metavar="OWNER/NAME")
+    p.add_argument("--zerogpu", action="store_true", help="create it on ZeroGPU hardware")
+    sub.add_parser("push-model", help="build and upload the model repository").add_argument("repo_id", metavar="OWNER/NAME")
     sub.add_parser("build-model", help="write the model repository's files into an empty folder").add_argument("dir", type=Path)
     sub.add_parser("build-static", help="write the in-browser page as a static Space").add_argument("dir", type=Path)
     args = parser.parse_args()
     if args.command == "build":
-        build(args.dir, args.model_repo)
+        build(args.dir, args.model_repo, args.zerogpu)
     elif args.command == "build-model":
         build_model(args.dir)
     elif args.command == "build-static":
         build_static(args.dir)
     else:
-        push(args.repo_id, "space" if args.command == "push" else "model")
+        push(args.repo_id, "space" if args.command == "push" else "model", getattr(args, "zerogpu", False))
 
 
 if __name__ == "__main__":

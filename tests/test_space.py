@@ -92,6 +92,7 @@ def test_model_card_is_in_the_hubs_format(tmp_path):
     assert {"decoder.npz", *graphs} <= {p.name for p in out.iterdir()}
 
 
+@pytest.mark.network
 def test_the_space_runs_from_a_fresh_environment(space_dir, tmp_path):
     """As the Hub runs it: `pip install -r requirements.txt` in a new environment, then its app_file from
     its folder; the result equals the library's own output for the same inputs (its default runtime here,
