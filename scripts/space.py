@@ -5,7 +5,8 @@
     python scripts/space.py push OWNER/NAME [--zerogpu]  # build into a temporary folder and upload it as a Space
     python scripts/space.py build-model DIR        # the shipped weights with a model card in the Hub's format
     python scripts/space.py push-model OWNER/NAME  # build-model, then upload it as a model repository
-    python scripts/space.py build-static DIR       # the in-browser page (web/) as a static Space
+    python scripts/space.py build-static DIR       # the in-browser page (web/) as a static Space (free for everyone)
+    python scripts/space.py push-static OWNER/NAME # build-static, then upload it as a static Space
 
 The Hub refuses binary files pushed outside its LFS/Xet storage, and this repository's history carries
 every training checkpoint, so the Space is never this repository: it is a folder built from it, with a
@@ -230,15 +231,25 @@ def _api():
     return HfApi()
 
 
-def push(repo_id: str, kind: str, zerogpu: bool = False) -> None:
-    """Build into a temporary folder and upload it to `repo_id` (created if needed; a ZeroGPU Space is
-    created on ZeroGPU hardware)."""
+PUSH_TARGETS = ("cpu", "zerogpu", "static", "model")  # what `push` builds: the Spaces, the model repository
+
+
+def push(repo_id: str, target: str) -> None:
+    """Build `target` (PUSH_TARGETS) into a temporary folder and upload it to `repo_id` (created if needed: a
+    Space with its SDK, a ZeroGPU Space on ZeroGPU hardware)."""
     api = _api()
-    space = {"space_sdk": "gradio", **({"space_hardware": ZEROGPU_HARDWARE} if zerogpu else {})}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = build(Path(tmp) / "space", zerogpu=zerogpu) if kind == "space" else build_model(Path(tmp) / "model")
-        api.create_repo(repo_id, repo_type=kind, exist_ok=True, **(space if kind == "space" else {}))
-        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=kind,
+        out = Path(tmp) / target
+        if target == "model":
+            folder, repo = build_model(out), {"repo_type": "model"}
+        elif target == "static":
+            folder, repo = build_static(out), {"repo_type": "space", "space_sdk": "static"}
+        else:
+            folder = build(out, zerogpu=target == "zerogpu")
+            repo = {"repo_type": "space", "space_sdk": "gradio",
+                    **({"space_hardware": ZEROGPU_HARDWARE} if target == "zerogpu" else {})}
+        api.create_repo(repo_id, exist_ok=True, **repo)
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type=repo["repo_type"],
                                  commit_message="adain: build from scripts/space.py")
     print(f"uploaded: {info}")
 
@@ -250,9 +261,10 @@ def main() -> None:
     p.add_argument("dir", type=Path)
     p.add_argument("--model-repo", help="OWNER/NAME of the model repository the Space's README links to")
     p.add_argument("--zerogpu", action="store_true", help="a ZeroGPU Space (both modes on a GPU lent per job)")
-    p = sub.add_parser("push", help="build and upload the Space")
+    p = sub.add_parser("push", help="build and upload the Space (CPU hardware, or ZeroGPU)")
     p.add_argument("repo_id", metavar="OWNER/NAME")
     p.add_argument("--zerogpu", action="store_true", help="create it on ZeroGPU hardware")
+    sub.add_parser("push-static", help="build and upload the static Space").add_argument("repo_id", metavar="OWNER/NAME")
     sub.add_parser("push-model", help="build and upload the model repository").add_argument("repo_id", metavar="OWNER/NAME")
     sub.add_parser("build-model", help="write the model repository's files into an empty folder").add_argument("dir", type=Path)
     sub.add_parser("build-static", help="write the in-browser page as a static Space").add_argument("dir", type=Path)
@@ -263,8 +275,10 @@ def main() -> None:
         build_model(args.dir)
     elif args.command == "build-static":
         build_static(args.dir)
+    elif args.command == "push":
+        push(args.repo_id, "zerogpu" if args.zerogpu else "cpu")
     else:
-        push(args.repo_id, "space" if args.command == "push" else "model", getattr(args, "zerogpu", False))
+        push(args.repo_id, args.command.removeprefix("push-"))
 
 
 if __name__ == "__main__":

@@ -57,12 +57,14 @@ def test_push_creates_the_zerogpu_space_on_zerogpu_hardware(monkeypatch):
             return "ok"
 
     monkeypatch.setattr(space, "_api", FakeApi)
-    space.push("someone/adain-gpu", "space", zerogpu=True)
-    space.push("someone/adain-cpu", "space")
-    (_, _, gpu), (_, gpu_app, _), (_, _, cpu), _ = calls
+    monkeypatch.setattr(space, "build_static", lambda out: (out.mkdir(), (out / "app.py").write_text("static"), out)[-1])
+    for target in ("zerogpu", "cpu", "static"):
+        space.push(f"someone/adain-{target}", target)
+    (_, _, gpu), (_, gpu_app, gpu_upload), (_, _, cpu), _, (_, _, static), _ = calls
     assert gpu == {"repo_type": "space", "exist_ok": True, "space_sdk": "gradio", "space_hardware": "zero-a10g"}
-    assert "import spaces" in gpu_app
-    assert "space_hardware" not in cpu
+    assert "import spaces" in gpu_app and gpu_upload["repo_type"] == "space"
+    assert cpu == {"repo_type": "space", "exist_ok": True, "space_sdk": "gradio"}
+    assert static == {"repo_type": "space", "exist_ok": True, "space_sdk": "static"}
 
 
 def _on_torch(script: str, tmp_path: Path) -> dict:
