@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from adain.cli import main
@@ -56,3 +57,52 @@ def test_console_script_runs_as_a_process(tmp_path):
                            str(tmp_path / "none.png"), "-o", str(tmp_path / "o.png")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "no such file" in proc.stderr
+
+
+# Every option of `adain stylize`: the command's picture is the library's for the same arguments, and the
+# library's picture without the option is another one (so a command that drops the option fails here).
+# Each row: the command's extra arguments, Stylizer.load's and Stylizer.stylize's keyword arguments.
+def _mask_files(folder):
+    arr = np.zeros((96, 96), np.uint8)
+    arr[:, :48] = 255
+    Image.fromarray(arr).save(folder / "left.png")
+    Image.fromarray(255 - arr).save(folder / "right.png")
+    return [str(folder / "left.png"), str(folder / "right.png")]
+
+
+OPTION_CASES = {
+    "alpha": (["--alpha", "0.4"], {}, {"alpha": 0.4}),
+    "weights": (["--weights", "0.2", "0.8"], {}, {"weights": [0.2, 0.8]}),
+    "masks": (["--mask", "{left}", "{right}"], {}, {"masks": ["{left}", "{right}"]}),
+    "luminance": (["--preserve-color", "luminance"], {}, {"preserve_color": "luminance"}),
+    "histogram": (["--preserve-color", "histogram"], {}, {"preserve_color": "histogram"}),
+    "style_size": (["--style-size", "40"], {}, {"style_size": 40}),
+    "max_size": (["--max-size", "64"], {}, {"max_size": 64}),
+    "runtime": (["--runtime", "onnx-int8"], {"runtime": "onnx-int8"}, {}),
+}
+
+
+@pytest.mark.parametrize("case", OPTION_CASES, ids=str)
+def test_every_stylize_option_reaches_the_library(case, tmp_path, fixtures, tiny_decoder_path, monkeypatch):
+    from adain import Stylizer
+
+    monkeypatch.setenv("ADAIN_CACHE", str(tmp_path / "cache"))  # the tiny decoder's ONNX graphs
+    left, right = _mask_files(tmp_path)
+    flags, load, options = OPTION_CASES[case]
+    fill = {"{left}": left, "{right}": right}
+    flags = [fill.get(f, f) for f in flags]
+    options = {k: [fill.get(x, x) for x in v] if k == "masks" else v for k, v in options.items()}
+    content, styles = str(fixtures / "content.png"), [str(fixtures / "style.png"), str(fixtures / "content.png")]
+    styles = styles if case in ("weights", "masks") else styles[:1]
+    out = tmp_path / "cli.png"
+    runtime = [] if "runtime" in load else ["--runtime", "keras"]
+    assert main(["stylize", content, *styles, "-o", str(out), "--decoder", str(tiny_decoder_path), *runtime, *flags]) == 0
+    got = np.asarray(Image.open(out).convert("RGB"), np.float32)
+    stylizer = Stylizer.load(tiny_decoder_path, **{"runtime": "keras", **load})
+    style_arg = styles if len(styles) > 1 else styles[0]
+    want = np.asarray(stylizer.stylize(content, style_arg, **options), np.float32)
+    assert got.shape == want.shape and np.array_equal(got, want)
+    plain = Stylizer.load(tiny_decoder_path, runtime="keras")
+    control = np.asarray(plain.stylize(content, style_arg, **({"weights": [0.8, 0.2]} if case == "weights" else {})),
+                         np.float32)  # the same call without the option (the weights' control: the other mix)
+    assert control.shape != want.shape or np.abs(control - want).mean() > 0.5, case

@@ -275,3 +275,49 @@ def test_an_image_given_as_a_url_is_refused_not_downloaded(client, fixtures):
         client.predict({"path": "https://example.invalid/huge.png", "meta": {"_type": "gradio.FileData"}},
                        gradio_client.handle_file(str(fixtures / "style.png")), 1.0, "Use the style's colours", 128,
                        None, 0.5, api_name="/stylize")
+
+
+# The fast mode's every option through the endpoint against the library's own call with the same arguments,
+# and a control: the library's picture without the option (so an endpoint that drops it fails here).
+# (alpha, colours label, size, second style?, mix) -> Stylizer.stylize keyword arguments; then the control's.
+DEMO_OPTIONS = {
+    "alpha": ((0.5, "Use the style's colours", 128, False, 0.5), {"alpha": 0.5}, {}),
+    "luminance": ((1.0, "Keep photo colours (luminance only)", 128, False, 0.5), {"preserve_color": "luminance"}, {}),
+    "histogram": ((1.0, "Keep photo colours (match style colours first)", 128, False, 0.5), {"preserve_color": "histogram"}, {}),
+    "size": ((1.0, "Use the style's colours", 192, False, 0.5), {"max_size": 192}, {}),
+    "second_style": ((1.0, "Use the style's colours", 128, True, 0.7), {"weights": [0.3, 0.7]}, {"weights": [0.7, 0.3]}),
+}
+
+
+@pytest.mark.parametrize("case", DEMO_OPTIONS, ids=str)
+def test_every_fast_mode_option_reaches_the_library(case, client, fixtures):
+    from adain import Stylizer
+
+    (alpha, colours, size, second, mix), options, control_options = DEMO_OPTIONS[case]
+    content = str(ROOT / "demo" / "examples" / "content" / "3_chelsea.jpg")  # larger than the size slider's least
+    style, style2 = str(fixtures / "style.png"), str(fixtures / "content.png")
+    out, _ = client.predict(gradio_client.handle_file(content), gradio_client.handle_file(style), alpha, colours, size,
+                            gradio_client.handle_file(style2) if second else None, mix, api_name="/stylize")
+    got = np.asarray(Image.open(out).convert("RGB"), np.float32)
+    stylizer = Stylizer.load()  # the demo's runtime: the same rule in both processes
+    styles = [style, style2] if second else style
+    want = np.asarray(stylizer.stylize(content, styles, **{"max_size": 128, **options}), np.float32)
+    control = np.asarray(stylizer.stylize(content, styles, **{"max_size": 128, **control_options}), np.float32)
+    assert got.shape == want.shape and np.abs(got - want).mean() < 0.5  # the same call
+    assert control.shape != want.shape or np.abs(control - want).mean() > 2, case  # the option matters
+
+
+def test_the_classic_modes_options_reach_the_library(client, fixtures):
+    """Steps, colours and size of the classic endpoint against `adain.optimize` with the same arguments; the
+    control is the library's picture with the style's colours."""
+    from adain import optimize
+
+    content, style = str(fixtures / "content.png"), str(fixtures / "style.png")
+    out, _ = client.predict(gradio_client.handle_file(content), gradio_client.handle_file(style), 20,
+                            "Keep photo colours (luminance only)", 128, api_name="/optimize")
+    got = np.asarray(Image.open(out).convert("RGB"), np.float32)
+    want = np.asarray(optimize(content, style, steps=20, size=128, scales=1, preserve_color="luminance"), np.float32)
+    control = np.asarray(optimize(content, style, steps=20, size=128, scales=1), np.float32)
+    fewer = np.asarray(optimize(content, style, steps=10, size=128, scales=1, preserve_color="luminance"), np.float32)
+    assert got.shape == want.shape and np.abs(got - want).mean() < 0.5  # two runs in one process: 0.0
+    assert np.abs(control - want).mean() > 2 and np.abs(fewer - want).mean() > 0.5  # measured 32.7 and 7.7
