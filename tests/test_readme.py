@@ -35,13 +35,38 @@ def readme_files(tmp_path, fixtures, monkeypatch):
     return tmp_path
 
 
-def test_python_section_runs(readme_files, capsys):
+# What each option of the README's calls is compared with: the same call without it (the mix: the other way round).
+CONTROLS = {"alpha": {}, "preserve_color": {}, "weights": {"weights": [0.7, 0.3]}, "masks": {}}
+
+
+def _differs(a, b) -> bool:
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    return a.shape != b.shape or np.abs(a - b).mean() > 1.0
+
+
+def test_python_section_runs(readme_files, capsys, monkeypatch):
+    """The block runs as written, and each option it shows changes the picture (the call without it differs)."""
+    from adain.stylizer import Stylizer
+
+    calls, stylize = [], Stylizer.stylize
+
+    def recorded(self, content, style, **options):
+        image = stylize(self, content, style, **options)
+        calls.append((self, content, style, options, image))
+        return image
+
+    monkeypatch.setattr(Stylizer, "stylize", recorded)
     code = section_block("Python", "python")
     exec(compile(code, "README.md (Python)", "exec"), {})
     out = Image.open(readme_files / "out.png")
     assert out.size == Image.open(readme_files / "photo.jpg").size
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 100 and printed[-1].startswith("100 ")  # the optimize callback, once per step
+    shown = [(name, call) for call in calls for name in call[3] if name in CONTROLS]
+    assert sorted(name for name, _ in shown) == sorted(CONTROLS)
+    for name, (stylizer, content, style, options, image) in shown:
+        plain = {k: v for k, v in options.items() if k != name} | CONTROLS[name]
+        assert _differs(image, stylize(stylizer, content, style, **plain)), name
 
 
 def test_command_line_section_runs(readme_files):
@@ -54,6 +79,21 @@ def test_command_line_section_runs(readme_files):
             assert (args.crop, args.steps, args.resume) == (128, 20000, True)
             continue
         assert main(argv) == 0, line
+        args = _parser().parse_args(argv)
+        if args.command == "stylize":  # the library's picture for the same arguments; without the options, another
+            from adain import Stylizer
+
+            stylizer = Stylizer.load(args.decoder, runtime=args.runtime)
+            styles = [str(p) for p in args.styles] if len(args.styles) > 1 else str(args.styles[0])
+            options = {"alpha": args.alpha, "weights": args.weights, "preserve_color": args.preserve_color,
+                       "masks": [str(m) for m in args.masks] if args.masks else None}
+            same = stylizer.stylize(str(args.content), styles, max_size=args.max_size, **options)
+            assert not _differs(Image.open(args.output).convert("RGB"), same), line
+            shown = {k: v for k, v in options.items() if v not in (None, 1.0)}
+            assert shown, line
+            for name in shown:
+                plain = {k: v for k, v in options.items() if k != name} | CONTROLS[name]
+                assert _differs(same, stylizer.stylize(str(args.content), styles, max_size=args.max_size, **plain)), line
     for name in ("out.png", "mix.png", "regions.png", "classic.png"):
         assert Image.open(readme_files / name).size == (96, 96), name
     assert sorted(p.name for p in (readme_files / "exported").iterdir()) == ["decoder.onnx", "encoder.onnx"]
