@@ -136,7 +136,56 @@ def _progress(total: int):
     return bar, callback
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """What a command can check before TensorFlow loads (3-5 s): its images, folders and decoder file."""
+    from adain.data import list_images
+    from adain.image_io import load_image
+    from adain.runtimes.choice import decoder_file
+
+    if args.command == "optimize":
+        load_image(args.content), load_image(args.style)
+    elif args.command == "evaluate":
+        for paths in (pair.rsplit(":", 1) for pair in args.pairs):
+            for path in paths if len(paths) == 2 else ():  # a pair without ":" is the library's error to name
+                load_image(path)
+    elif args.command == "train":
+        list_images(args.content_dir), list_images(args.style_dir)
+    if args.command in ("evaluate", "export", "stylize") and getattr(args, "decoder", None):
+        decoder_file(args.decoder)
+
+
+def _load_tensorflow_quietly() -> None:
+    """Import TensorFlow (where Keras runs on it) with its native start-up lines kept off stderr: it prints
+    oneDNN and CUDA-stub notices before its logging starts, whatever TF_CPP_MIN_LOG_LEVEL says, and a
+    command's output should be its own. Python errors of the import still reach stderr."""
+    import importlib.util
+
+    if (os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or "tensorflow" in sys.modules
+            or importlib.util.find_spec("tensorflow") is None):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+TENSORFLOW_COMMANDS = ("optimize", "train", "export", "evaluate")  # `stylize` too with --model or a TensorFlow runtime
+
+
 def _run(args: argparse.Namespace) -> int:
+    _check_inputs(args)
+    if args.command == "train":
+        from adain.train.distributed import World
+
+        if World.from_env().parallel:  # under torchrun: DistributedDataParallel needs the torch backend
+            os.environ.setdefault("KERAS_BACKEND", "torch")
+    if args.command in TENSORFLOW_COMMANDS or getattr(args, "model", None) or getattr(args, "runtime", None) in ("keras", "onnx"):
+        _load_tensorflow_quietly()
     if args.command == "stylize":
         from adain import frames
         from adain.stylizer import Stylizer
@@ -175,12 +224,9 @@ def _run(args: argparse.Namespace) -> int:
                              **{f.name: getattr(args, f.name) for f in fields(defaults.ClassicPreset)})
         _save(image, args.output)
     elif args.command == "train":
-        from adain.train import distributed
+        from adain.train import Trainer, distributed
 
         world = distributed.World.from_env()
-        if world.parallel:  # under torchrun: DistributedDataParallel needs the torch backend
-            os.environ.setdefault("KERAS_BACKEND", "torch")
-        from adain.train import Trainer
 
         config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
         Trainer(config, resume=args.resume, world=world).fit()

@@ -68,18 +68,24 @@ def _load_runtime(runtime: str, decoder: Path, encoder_weights) :
 
 
 
-def load_stylizer(decoder=None, encoder_weights="shipped", runtime: str | None = None):
-    """`Stylizer.load`'s work (its docstring says what each argument does): the decoder checked, the
-    runtime named or `fastest_runtime()`, falling back along FALLBACKS where an automatic choice cannot
-    be imported here (with a warning naming why)."""
-    if runtime is not None and runtime not in RUNTIME_CLASSES:
-        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+def decoder_file(decoder: str | Path | None = None) -> Path:
+    """The decoder weights to load: `decoder`, or the shipped ones for None; a missing file says what to do."""
     path = Path(decoder) if decoder is not None else SHIPPED_DECODER
     if not path.exists():
         raise FileNotFoundError(
             f"no trained decoder at {path}. Train one with `adain train --content DIR --style DIR "
             f"--out RUN` and pass RUN/best_decoder.npz as decoder=, or put one at {SHIPPED_DECODER}"
         )
+    return path
+
+
+def load_stylizer(decoder=None, encoder_weights="shipped", runtime: str | None = None):
+    """`Stylizer.load`'s work (its docstring says what each argument does): the decoder checked, the
+    runtime named or `fastest_runtime()`, falling back along FALLBACKS where an automatic choice cannot
+    be imported here (with a warning naming why)."""
+    if runtime is not None and runtime not in RUNTIME_CLASSES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    path = decoder_file(decoder)
     if runtime is not None:
         return _load_runtime(runtime, path, encoder_weights)
     choices = [fastest_runtime()]
