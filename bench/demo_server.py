@@ -23,14 +23,16 @@ def free_port() -> int:
 
 @contextmanager
 def demo_server(env: dict | None = None, start_timeout: float = 180, log: Path | None = None,
-                app: Path = ROOT / "demo" / "app.py", python: str = sys.executable) -> Iterator[tuple[str, subprocess.Popen]]:
+                app: Path = ROOT / "demo" / "app.py", python: str = sys.executable,
+                args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
     """(url, process) of `app` (the repository's demo, or a built Space's app.py run from its folder with
-    another environment's `python`) serving on 127.0.0.1 until the block ends; its output goes to `log`."""
+    another environment's `python`, with command-line `args`) serving on 127.0.0.1 until the block ends;
+    its output goes to `log`."""
     port = free_port()
     full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_ANALYTICS_ENABLED": "False", "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     out = open(log, "w") if log else subprocess.DEVNULL
-    server = subprocess.Popen([python, str(app)], env=full_env, stdout=out, stderr=subprocess.STDOUT,
+    server = subprocess.Popen([python, str(app), *args], env=full_env, stdout=out, stderr=subprocess.STDOUT,
                               cwd=Path(app).parent)
     try:
         deadline = time.time() + start_timeout

@@ -106,8 +106,11 @@ def test_alpha_out_of_range(tiny_stylizer, fixtures, bad):
 
 
 def test_numpy_alpha_is_accepted(tiny_stylizer, fixtures):
-    out = tiny_stylizer.stylize(fixtures / "content.png", fixtures / "style.png", alpha=np.float32(0.5), max_size=32)
-    assert out.size == (32, 32)
+    c, s = fixtures / "content.png", fixtures / "style.png"
+    out = np.asarray(tiny_stylizer.stylize(c, s, alpha=np.float32(0.5), max_size=32), np.float32)
+    assert out.shape == (32, 32, 3)
+    assert np.array_equal(out, np.asarray(tiny_stylizer.stylize(c, s, alpha=0.5, max_size=32), np.float32))  # a float's
+    assert np.abs(out - np.asarray(tiny_stylizer.stylize(c, s, max_size=32), np.float32)).mean() > 1  # not alpha 1's
 
 
 def test_bad_mix_options(tiny_stylizer, fixtures):

@@ -46,8 +46,15 @@ def test_the_page_stylizes_as_the_python_pipeline(page_site, pair):
         assert np.abs(got - photo).mean() > 10  # painted, not the photo back
         page.select_option("select#colors", "luminance")
         got_lum, _ = stylize_in_page(page, content, style, size=256)
+        page.select_option("select#colors", "")
+        page.fill("input#alpha", "0.5")  # the style-strength slider
+        got_half, _ = stylize_in_page(page, content, style, size=256)
     want_lum = np.asarray(python.stylize(str(content), str(style), max_size=256, preserve_color="luminance"), np.float32)
     assert got_lum.shape == want_lum.shape and np.abs(got_lum - want_lum).mean() <= 1.0
+    want_half = np.asarray(python.stylize(str(content), str(style), max_size=256, alpha=0.5), np.float32)
+    full = np.asarray(python.stylize(str(content), str(style), max_size=256), np.float32)
+    assert got_half.shape == want_half.shape and np.abs(got_half - want_half).mean() <= 1.0
+    assert np.abs(full - want_half).mean() > 5  # the control: at full strength the page would be this far off
 
 
 def test_the_page_resamples_as_python_on_inputs_that_need_resizing(page_site, tmp_path):

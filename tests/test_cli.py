@@ -134,3 +134,49 @@ def test_a_tensorflow_command_prints_none_of_tensorflows_start_up_lines(tmp_path
     assert proc.returncode == 0 and Image.open(tmp_path / "o.png").size == (32, 32)
     notices = [ln for ln in proc.stderr.splitlines() if "absl" in ln or "oneDNN" in ln or "cuda" in ln.lower()]
     assert not notices, notices  # 6 such lines before (TensorFlow 2.21 prints them whatever TF_CPP_MIN_LOG_LEVEL says)
+
+
+def test_ctrl_c_ends_the_command_with_status_130(monkeypatch, capsys):
+    import adain.cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(adain.cli, "_run", interrupted)
+    assert main(["doctor"]) == 130
+    assert capsys.readouterr().err.strip() == "adain: interrupted"
+
+
+@pytest.mark.parametrize("module", ["keras", "tensorflow", "scipy", "matplotlib", "tf2onnx", "tensorflow_hub", "imageio",
+                                    "openvino", "ray", "cv2", "torch"])
+def test_a_missing_optional_package_names_the_extra_to_install(module, monkeypatch, capsys):
+    import adain.cli
+    from adain.errors import EXTRAS
+
+    def missing(args):
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
+
+    monkeypatch.setattr(adain.cli, "_run", missing)
+    assert main(["doctor"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"pip install 'adain[{EXTRAS[module]}]'" in err and f"needs {module}" in err
+
+
+def test_export_tfhub_and_stylize_with_model(tmp_path, fixtures, tiny_decoder_path, tiny_stylizer):
+    """`adain export --format tfhub` carries the decoder (the module paints as the Keras stylizer does), and
+    `adain stylize --model` paints with that module as the library's from_hub does."""
+    pytest.importorskip("tensorflow_hub")
+    from adain import Stylizer
+
+    module = tmp_path / "module"
+    assert main(["export", str(module), "--format", "tfhub", "--decoder", str(tiny_decoder_path)]) == 0
+    out = tmp_path / "hub.png"
+    content, style = str(fixtures / "content.png"), str(fixtures / "style.png")
+    assert main(["stylize", content, style, "-o", str(out), "--model", str(module), "--alpha", "1", "--max-size", "64"]) == 0
+    got = np.asarray(Image.open(out).convert("RGB"), np.float32)
+    want = np.asarray(Stylizer.from_hub(module).stylize(content, style, max_size=64), np.float32)
+    keras = np.asarray(tiny_stylizer.stylize(content, style, max_size=64), np.float32)
+    assert np.array_equal(got, want)
+    assert np.abs(got - keras).mean() < 2.0 and keras.std() > 10  # the exported decoder is the tiny one
+    other = np.asarray(tiny_stylizer.stylize(style, content, max_size=64), np.float32)
+    assert np.abs(got - other).mean() > 5  # control: swapped inputs are another picture

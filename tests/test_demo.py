@@ -230,6 +230,17 @@ def test_classic_job_over_the_budget_is_refused_before_it_starts(client, fixture
     assert "this server allows 10 min per classic job" in str(info.value)
 
 
+def test_the_classic_budget_option_sets_the_limit(fixtures, tmp_path):
+    """`--classic-budget 1`: a job the default budget serves (20 steps at 96 px, about 1.5 s by the estimate:
+    test_optimize_endpoint_streams_previews_then_the_result) is refused, with the limit in the message."""
+    with demo_server(log=tmp_path / "server.log", args=("--classic-budget", "1")) as (url, _):
+        with pytest.raises(Exception) as info:
+            gradio_client.Client(url, verbose=False).predict(
+                gradio_client.handle_file(str(fixtures / "content.png")), gradio_client.handle_file(str(fixtures / "style.png")),
+                20, "Use the style's colours", 128, api_name="/optimize")
+    assert "this server allows 1 s per classic job" in str(info.value)
+
+
 def test_an_uploads_flood_stays_in_the_byte_budget_and_deletes_no_ones_files(tmp_path):
     """A visitor uploads a photo and a painting; another client sends 300 uploads and jobs. The demo's disk
     (Gradio's cache and its results) stays under the byte budget (uploads over it are refused when they

@@ -34,3 +34,20 @@ def test_output_is_closer_to_the_style_than_the_content_and_to_the_content_than_
     # and no identity pairs) 0.035x, 0.57x; v3 at step 5,800, after the GPU run: 0.025x, 0.54x).
     assert float(style_loss) < 0.035 * float(style_loss_of_content)
     assert float(content_loss) < 0.60 * float(content_loss_of_style)
+
+
+def test_the_default_runtime_paints_what_keras_paints_with_the_shipped_weights():
+    """What `Stylizer.load()` gives a user (the fastest installed runtime: int8 graphs) against the Keras
+    model of the same weights, within the int8 bound the runtimes share (tests/test_onnx_runtime.py)."""
+    import numpy as np
+
+    from adain import Stylizer
+    from adain.stylizer import fastest_runtime
+
+    content, style = EXAMPLES / "content" / "3_chelsea.jpg", EXAMPLES / "styles" / "6_shipwreck.jpg"
+    default = np.asarray(Stylizer.load().stylize(content, style, max_size=256, alpha=0.8), np.float32)
+    keras = np.asarray(Stylizer.load(runtime="keras").stylize(content, style, max_size=256, alpha=0.8), np.float32)
+    assert default.shape == keras.shape and keras.std() > 10
+    assert np.abs(default - keras).mean() < 8, fastest_runtime()  # measured 1.55 (openvino, AMX Xeon)
+    swapped = np.asarray(Stylizer.load(runtime="keras").stylize(style, content, max_size=256, alpha=0.8), np.float32)
+    assert swapped.shape != keras.shape or np.abs(swapped - keras).mean() > 8
