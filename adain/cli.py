@@ -112,7 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export the stylizer (TF-Hub SavedModel, or ONNX encoder + decoder)")
     p.add_argument("out", type=Path, help="output folder")
     p.add_argument("--format", choices=("tfhub", "onnx"), default="tfhub",
-                   help="tfhub: one SavedModel (Magenta convention); onnx: encoder.onnx (RGB 0-255 -> relu4_1) "
+                   help="tfhub: one SavedModel (Magenta convention); onnx: encoder.onnx (RGB 0-255 -> the VGG19 features "
+                        "the decoder reads: relu4_1, and relu3_1..relu1_1 for a multi-level decoder such as the shipped one) "
                         "and decoder.onnx (features -> RGB 0-255), AdaIN between them is yours")
     p.add_argument("--alpha-input", action="store_true", help="tfhub: add a style-strength input")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")

@@ -17,6 +17,7 @@ sends such files to the Hub's storage itself). The token is the one `hf auth log
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -49,7 +50,6 @@ SPACE_CONFIG = {
 # runtime), VGG19 and its channel means (classic mode, Keras runtime).
 RUNTIME_WEIGHTS = ("decoder.npz", "decoder.onnx", "vgg19_int8.onnx", "stylize_int8.onnx", "style_int8.onnx",
                    "stylize_tile_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
-MODEL_FIGURES = ("examples_grid.jpg", "compare_grid.jpg", "loss_curve.png", "val_grid.png")
 # Stored through LFS/Xet on the Hub: every binary kind the folders hold (tests/test_space.py checks each file is covered).
 LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors", "*.wasm")
 # A static Space (the in-browser page alone): https://huggingface.co/docs/hub/spaces-sdks-static
@@ -196,9 +196,13 @@ def build_model(out: Path) -> Path:
     """Write the model repository into the empty folder `out`: the shipped weights and figures, and the
     model card with the Hub's YAML metadata in front."""
     out = _fresh(out)
-    for name in (*RUNTIME_WEIGHTS, *MODEL_FIGURES, "README.md"):
+    card = (ROOT / "weights" / "MODEL_CARD.md").read_text()
+    figures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", card)  # every image the card shows, at its own path
+    for name in (*RUNTIME_WEIGHTS, *figures, "README.md"):
         if (ROOT / "weights" / name).exists():
-            shutil.copyfile(ROOT / "weights" / name, out / ("WEIGHTS.md" if name == "README.md" else name))
+            target = out / ("WEIGHTS.md" if name == "README.md" else name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ROOT / "weights" / name, target)
     (out / ".gitattributes").write_text(_gitattributes())
     metadata = {
         "license": "other",
@@ -216,7 +220,6 @@ def build_model(out: Path) -> Path:
         "trained on images whose licences allow research use only (ImageNet, COCO and BSDS500 photos, paintings\n"
         "and textures from public repositories; the model card's Data section): use them for research and\n"
         "demos, and retrain on data you hold the rights to for anything else (`adain train` takes any two folders).\n")
-    card = (ROOT / "weights" / "MODEL_CARD.md").read_text()
     (out / "README.md").write_text(_front_matter(metadata) + "\n" + card)
     print(f"built the model repository in {out}")
     return out

@@ -87,3 +87,19 @@ def test_every_results_file_the_pages_cite_exists_and_records_its_machine():
     for name in cited:
         results = json.loads((RESULTS / name).read_text())
         assert cpu_kind(results["machine"]), name
+
+
+def test_the_weights_table_gives_each_files_size():
+    """weights/README.md's table: each shipped file listed with its size (within 10 %; the table rounds)."""
+    text = (ROOT / "weights" / "README.md").read_text()
+    listed = {}
+    for row in (ln for ln in text.splitlines() if ln.startswith("| `")):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        names, sizes = re.findall(r"`([^`]+)`", cells[0]), re.findall(r"([\d.]+) (KB|MB)", cells[-1])
+        if len(names) == len(sizes):
+            listed |= {n: float(v) * {"KB": 1e3, "MB": 1e6}[u] for n, (v, u) in zip(names, sizes)}
+    shipped = {p.name for p in (ROOT / "weights").iterdir() if p.suffix in (".onnx", ".npz")}
+    assert shipped <= set(listed), sorted(shipped - set(listed))
+    for name in shipped:
+        size = (ROOT / "weights" / name).stat().st_size
+        assert abs(size - listed[name]) <= 0.1 * size, (name, size, listed[name])
