@@ -72,6 +72,9 @@ class DemoLimits:
     # against the visitor's daily quota; a classic job stops itself just before its time ends
     zerogpu_fast_s: int = 20
     zerogpu_classic_s: int = 120
+    video_max_seconds: float = 10.0  # a video job: clips up to this long (frames decoded and encoded one at a time)
+    video_max_output: int = 512  # long side of a video result (a 10-s clip at 512 px: ~2 min on 2 vCPUs)
+    video_queue_size: int = 4  # video jobs waiting in line (they have a line of their own)
 
 
 DEMO = DemoLimits()

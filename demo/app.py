@@ -5,6 +5,9 @@
     python demo/app.py --runtime keras # fast mode on Keras instead of the fastest installed (ADAIN_RUNTIME too)
     python demo/app.py --classic-budget 300  # seconds one classic job may cost (ADAIN_CLASSIC_BUDGET too)
 
+A short video (DEMO.video_max_seconds) is painted frame by frame in the fast mode's style, strength,
+colours and size (at most DEMO.video_max_output), streamed through ffmpeg with its sound kept.
+
 On a ZeroGPU Space (scripts/space.py build --zerogpu) both modes run on the GPU ZeroGPU attaches per call
 (demo/zerogpu.py); when it refuses one (the visitor's quota spent), the fast mode paints on the CPU path
 instead and the classic mode says why it cannot run.
@@ -36,7 +39,7 @@ os.environ.setdefault("GRADIO_TEMP_DIR", str(Path(tempfile.gettempdir()) / "adai
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402  (gradio's web framework)
 
-from adain import Cancelled, ImageError, Stylizer  # noqa: E402  (the installed package, weights included)
+from adain import Cancelled, ImageError, Stylizer, frames  # noqa: E402  (the installed package, weights included)
 from adain.classic_budget import estimated_seconds  # noqa: E402
 from adain.defaults import ALPHA, DEMO, MAX_INPUT_PIXELS  # noqa: E402
 from adain.image_io import fit_size  # noqa: E402
@@ -185,16 +188,17 @@ class UploadBudget:
         await self.app(scope, receive, send)
 
 
-def _save(image) -> str:
-    """Write a result PNG for the download button, then keep only the demo's newest DEMO.keep_results
-    results (files it made; Gradio serves its own copies). Over the byte budget the result is refused.
-    Gradio's cache is never pruned here: its files are the visitors', and only its age bound removes them."""
+def _save(image=None, write=None, suffix: str = ".png") -> str:
+    """Write a result (a PIL image as PNG, or what `write(path)` writes) for the download button, then keep
+    only the demo's newest DEMO.keep_results results (files it made; Gradio serves its own copies). Over the
+    byte budget the result is refused. Gradio's cache is never pruned here: its files are the visitors',
+    and only its age bound removes them."""
     if disk_used() > _LIMITS["disk_budget_mb"] * 2**20:
         raise gr.Error("The server's disk space for results is full: try again in a few minutes.")
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}.png"
-    image.save(path)
-    results = sorted(OUT_DIR.glob("stylized-*.png"), key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
+    path = OUT_DIR / f"stylized-{uuid.uuid4().hex[:8]}{suffix}"
+    image.save(path) if write is None else write(path)
+    results = sorted(OUT_DIR.glob("stylized-*"), key=lambda p: p.stat().st_mtime if p.exists() else 0.0)
     for stale in results[:-DEMO.keep_results]:
         stale.unlink(missing_ok=True)
     return str(path)
@@ -238,6 +242,39 @@ def stylize(content, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, st
         release_freed_memory()
     path = _save(result)
     return path, path
+
+
+def stylize_video(video, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, progress=gr.Progress()):
+    """Video: every frame in the fast mode, the style encoded once, streamed from the upload to an MP4 with
+    the clip's sound. Clips over DEMO.video_max_seconds are refused before a frame is decoded."""
+    if video is None:
+        raise gr.Error("Add a video first.")
+    if style is None:
+        raise gr.Error("Add a style image (upload one or pick an example).")
+    style_img = _checked(style)
+    try:
+        clip = frames.read_frames(Path(video))
+    except ImageError as exc:
+        raise gr.Error(str(exc).replace(str(video), "the upload")) from None
+    seconds = (clip.count or 0) / clip.fps
+    if not clip.count or seconds > DEMO.video_max_seconds:
+        raise gr.Error(f"The clip is {'of unknown length' if not clip.count else f'{seconds:.1f} s long'}; this server "
+                       f"paints clips up to {DEMO.video_max_seconds:g} s: trim it first (or use `adain stylize` locally).")
+    painted = _stylizer().stylize_frames(clip.frames, style_img, alpha=float(alpha),
+                                         preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
+                                         max_size=min(int(size), DEMO.video_max_output))
+
+    def tracked():
+        for i, frame in enumerate(painted, 1):
+            progress(min(i / clip.count, 1.0), desc=f"frame {i}/{clip.count}")
+            yield frame
+
+    try:
+        return _save(write=lambda path: frames.write_video(tracked(), path, clip.fps, clip.audio), suffix=".mp4")
+    except (ImageError, ValueError) as exc:
+        raise gr.Error(str(exc).replace(str(video), "the upload")) from None
+    finally:
+        release_freed_memory()
 
 
 def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=DEMO.size, progress=gr.Progress()):
@@ -385,6 +422,12 @@ def build() -> gr.Blocks:
             run_classic = gr.Button("Stylize (classic)", variant="primary", visible=False)
             stop_classic = gr.Button("Cancel", variant="stop", visible=False)
         download = gr.File(label="Download full-resolution PNG")
+        with gr.Accordion(f"Paint a short video (up to {DEMO.video_max_seconds:g} s) in the style, strength, colours "
+                          "and size above", open=False):
+            with gr.Row():
+                clip = gr.Video(label="Your clip", sources=["upload"])
+                painted_clip = gr.Video(label="Result (MP4, sound kept)", interactive=False)
+            run_video = gr.Button("Stylize the video", variant="primary")
         gr.Markdown(f"Uploads up to {DEMO.max_upload.upper()} and {MAX_INPUT_PIXELS // 1_000_000} megapixels; "
                     f"results up to {DEMO.max_output} px on the long side.")
 
@@ -399,13 +442,16 @@ def build() -> gr.Blocks:
         classic_event = run_classic.click(classic_job, [content, style, steps, preserve, size], [output, download],
                                           api_name="optimize", concurrency_limit=1, concurrency_id="classic")
         stop_classic.click(None, None, None, cancels=[classic_event], api_visibility="private")
+        run_video.click(stylize_video, [clip, style, alpha, preserve, size], painted_clip, api_name="stylize_video",
+                        concurrency_limit=1, concurrency_id="video")
         pairs = [[c, s] for c, s in zip(_examples("content"), _examples("styles"))]
         if pairs:  # a click fills the inputs, then runs the fast mode in its group (no endpoint of its own)
             one_click = gr.Examples(pairs, inputs=[content, style], label="One-click examples", api_visibility="private")
             one_click.load_input_event.then(stylize, [content, style], [output, download], concurrency_limit=1,
                                             concurrency_id="fast", api_visibility="private")
     demo.queue(max_size=None, default_concurrency_limit=1)  # one job per queue at a time; waiting: per mode, below
-    _limit_waiting_per_mode(demo, {"fast": DEMO.fast_queue_size, "classic": DEMO.classic_queue_size})
+    _limit_waiting_per_mode(demo, {"fast": DEMO.fast_queue_size, "classic": DEMO.classic_queue_size,
+                                   "video": DEMO.video_queue_size})
     return demo
 
 

@@ -332,3 +332,36 @@ def test_the_classic_modes_options_reach_the_library(client, fixtures):
     fewer = np.asarray(optimize(content, style, steps=10, size=128, scales=1, preserve_color="luminance"), np.float32)
     assert got.shape == want.shape and np.abs(got - want).mean() < 0.5  # two runs in one process: 0.0
     assert np.abs(control - want).mean() > 2 and np.abs(fewer - want).mean() > 0.5  # measured 32.7 and 7.7
+
+
+def test_a_short_video_is_painted_with_its_sound_and_a_long_one_refused(client, fixtures, tmp_path):
+    """The video endpoint: every frame as the library paints it (through H.264 twice), the clip's frame count,
+    rate and sound kept; a clip over DEMO.video_max_seconds refused before a frame is decoded."""
+    pytest.importorskip("imageio_ffmpeg")
+    from clips import clip_meta, make_clip
+
+    from adain import Stylizer, frames
+    from adain.defaults import DEMO
+
+    clip = make_clip(tmp_path / "clip.mp4", 1.0)
+    out = client.predict(gradio_client.handle_file(str(clip)), gradio_client.handle_file(str(fixtures / "style.png")),
+                         0.7, "Use the style's colours", 128, api_name="/stylize_video")
+    path = out["video"] if isinstance(out, dict) else out
+    meta, source = clip_meta(Path(path)), clip_meta(clip)
+    assert (meta["frames"], meta["fps"], meta["size"]) == (source["frames"], source["fps"], source["size"]) == (12, 12, (96, 64))
+    assert meta.get("audio_codec")  # the sound is kept
+    painted = Stylizer.load().stylize_frames(frames.read_frames(clip).frames, str(fixtures / "style.png"), alpha=0.7)
+    frames.write_video(painted, tmp_path / "library.mp4", 12)  # the same encoder: H.264 costs ~9/255 on such texture
+
+    def decoded(video):
+        return [np.asarray(f, np.float32) for f in frames.read_frames(Path(video)).frames]
+
+    got, want, plain = decoded(path), decoded(tmp_path / "library.mp4"), decoded(clip)
+    error = np.mean([np.abs(g - w).mean() for g, w in zip(got, want)])
+    assert len(got) == len(want) == 12 and error < 1.0
+    assert np.mean([np.abs(g - p).mean() for g, p in zip(got, plain)]) > 10  # painted, not the clip back
+    long = make_clip(tmp_path / "long.mp4", DEMO.video_max_seconds + 1, size="32x24", audio=False)
+    with pytest.raises(Exception) as info:
+        client.predict(gradio_client.handle_file(str(long)), gradio_client.handle_file(str(fixtures / "style.png")),
+                       1.0, "Use the style's colours", 128, api_name="/stylize_video")
+    assert f"paints clips up to {DEMO.video_max_seconds:g} s" in str(info.value)

@@ -9,26 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clips import clip_meta as _meta
+from clips import make_clip as _clip
 
-imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
+pytest.importorskip("imageio_ffmpeg")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _clip(path: Path, seconds: float, fps: int = 12, size: str = "96x64", audio: bool = True) -> Path:
-    """A test clip made by the ffmpeg that imageio-ffmpeg ships: a moving test pattern, a 440 Hz tone."""
-    sound = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"] if audio else []
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-                    f"testsrc=size={size}:rate={fps}", *sound, "-t", str(seconds), "-shortest", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else []), str(path)], check=True)
-    return path
-
-
-def _meta(path: Path) -> dict:
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
-    reader.close()
-    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
-    return {**meta, "frames": frames, "seconds": seconds}
 
 
 def _command(clip: Path, out: Path, *extra) -> list[str]:
