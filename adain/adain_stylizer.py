@@ -1,17 +1,15 @@
 """`AdainStylizer`: the AdaIN pipeline (encoder -> AdaIN -> decoder) in numpy, for any runtime of its networks.
 
 Written once here: the border reflection, padding to the encoder's stride, AdaIN with mixing, masks
-and alpha at every level the decoder reads, tiling, and the style cache. A runtime supplies the
-encoder and the decoder through two hooks (`_features`, `_image`): `adain.runtimes.keras` (Keras, any
-backend) or `adain.runtimes.onnx` (ONNX Runtime: neither TensorFlow nor Keras is imported).
+and alpha at every level the decoder reads, tiling, and the use of the style cache (`adain.style_cache`).
+A runtime supplies the encoder and the decoder through two hooks (`_features`, `_image`):
+`adain.runtimes.keras` (Keras, any backend) or `adain.runtimes.onnx` (ONNX Runtime: neither TensorFlow nor
+Keras is imported).
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from abc import abstractmethod
-from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
@@ -21,6 +19,7 @@ from adain.adain_op import FeatureSums, adain_affine, channel_stats, mixed_stati
 from adain.defaults import STYLE_SIZE
 from adain.image_io import ImageLike, load_image, unit_floats
 from adain.pipeline import image_array
+from adain.style_cache import StyleCache
 from adain.stylizer import Stylizer
 from adain.tiling import map_tiles, tiled_map
 from adain.vgg_spec import CONTENT_LAYER
@@ -30,7 +29,6 @@ AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (b
 TILE = 512  # tile side in pixels
 _ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8
 _DECODER_HALO = 8  # in feature pixels (64 px of output), > the decoder's receptive-field radius
-STYLE_CACHE_SIZE = 8  # style statistics kept per stylizer (a demo reuses the same few styles)
 BORDER_PAD = 32  # content reflected this far past its border before encoding, then cropped (see _render)
 
 
@@ -58,8 +56,7 @@ class AdainStylizer(Stylizer):
 
     def __init__(self, levels: tuple[str, ...] = (CONTENT_LAYER,)):
         self.levels = levels
-        self._style_cache: OrderedDict[bytes, dict] = OrderedDict()
-        self._style_lock = threading.Lock()
+        self.style_cache = StyleCache()
 
     # ---- the runtime's two hooks ----------------------------------------------------------
     @abstractmethod
@@ -100,19 +97,12 @@ class AdainStylizer(Stylizer):
         return self._image(t)[:, :height, :width, :]
 
     def _encode_style(self, style: np.ndarray) -> dict:
-        """{layer: channel_stats} of a style; cached by content (STYLE_CACHE_SIZE of them)."""
-        key = hashlib.sha1(np.ascontiguousarray(style, np.float32).tobytes()).digest() + repr(style.shape).encode()
-        with self._style_lock:
-            if key in self._style_cache:
-                self._style_cache.move_to_end(key)
-                return self._style_cache[key]
+        """{layer: channel_stats} of a style; kept in the stylizer's `style_cache`."""
+        return self.style_cache.get(style, self._style_statistics)
+
+    def _style_statistics(self, style: np.ndarray) -> dict:
         image = _pad_to_stride(np.asarray(style, np.float32)[None])
-        stats = self._style_graph(image) or {k: channel_stats(v) for k, v in self._features(image).items()}
-        with self._style_lock:
-            self._style_cache[key] = stats
-            if len(self._style_cache) > STYLE_CACHE_SIZE:
-                self._style_cache.popitem(last=False)
-        return stats
+        return self._style_graph(image) or {k: channel_stats(v) for k, v in self._features(image).items()}
 
     def style_statistics(self, style: ImageLike, style_size: int | None = STYLE_SIZE) -> dict:
         """{layer: (mean, std)} of the style's features: encode a style once, reuse it for many images

@@ -73,7 +73,7 @@ def ours(sizes, runtime: str, decoder: str | None = None, precision: str | None 
     out = {"load_s": round(time.perf_counter() - t0, 3)}
     for size in sizes:
         img = square(size)
-        out[f"new_style_{size}_s"] = median_time(lambda: (s._style_cache.clear(), s.stylize(img, STYLE, max_size=None)))
+        out[f"new_style_{size}_s"] = median_time(lambda: (s.style_cache.clear(), s.stylize(img, STYLE, max_size=None)))
         out[f"cached_style_{size}_s"] = median_time(lambda: s.stylize(img, STYLE, max_size=None))
     return out
 
