@@ -175,7 +175,7 @@ def _load_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-TENSORFLOW_COMMANDS = ("optimize", "train", "export", "evaluate")  # `stylize` too with --model or a TensorFlow runtime
+TENSORFLOW_COMMANDS = ("optimize", "train", "export", "evaluate")  # also stylize --model / a TensorFlow runtime, doctor --all
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -185,7 +185,8 @@ def _run(args: argparse.Namespace) -> int:
 
         if World.from_env().parallel:  # under torchrun: DistributedDataParallel needs the torch backend
             os.environ.setdefault("KERAS_BACKEND", "torch")
-    if args.command in TENSORFLOW_COMMANDS or getattr(args, "model", None) or getattr(args, "runtime", None) in ("keras", "onnx"):
+    if (args.command in TENSORFLOW_COMMANDS or getattr(args, "model", None) or getattr(args, "all", False)
+            or getattr(args, "runtime", None) in ("keras", "onnx")):
         _load_tensorflow_quietly()
     if args.command == "stylize":
         from adain import frames
