@@ -4,7 +4,8 @@ style each time, WASM (this machine's Chromium has no GPU), and what the page do
     python bench/bench_browser.py [--runs 3]   # -> bench/results/browser.json
 
 The page is served over loopback with no network; times are the page's own (img#result's data-ms:
-decoding both images, the two graphs, AdaIN and the PNG of the result), after the models are loaded.
+decoding both images, the two graphs, AdaIN and the PNG of the result), after the models are loaded,
+and where they go (its data-stages: images, encoder, decoder, the rest of the pipeline, PNG; medians).
 """
 
 from __future__ import annotations
@@ -32,18 +33,20 @@ def main() -> None:
     args = parser.parse_args()
     folder = site()
     model_bytes = sum(p.stat().st_size for p in (folder / "models").iterdir())
-    runs = []
+    runs, stages = [], []
     with serve(folder) as url, browser_page(url) as page:
         t0 = time.perf_counter()
         for i in range(args.runs + 1):  # the first includes loading the models and the runtime
             _, ms = stylize_in_page(page, CONTENT, STYLES[i % len(STYLES)], size=512)
             runs.append(ms)
+            stages.append(json.loads(page.get_attribute("img#result", "data-stages")))
             if i == 0:
                 first_s = time.perf_counter() - t0
         backend = status(page).split(" on ", 1)[-1].rstrip(".")
     result = {"machine": machine(), "size": 512, "backend": backend, "model_mb": round(model_bytes / 1e6, 2),
               "first_click_to_result_s": round(first_s, 2), "first_stylization_ms": runs[0],
-              "new_style_ms": runs[1:], "new_style_median_s": round(sorted(runs[1:])[len(runs[1:]) // 2] / 1000, 2)}
+              "new_style_ms": runs[1:], "new_style_median_s": round(sorted(runs[1:])[len(runs[1:]) // 2] / 1000, 2),
+              "new_style_stages_ms": {k: sorted(s[k] for s in stages[1:])[len(stages[1:]) // 2] for k in stages[0]}}
     print(json.dumps(result, indent=1))
     save_result("browser.json", result)
 

@@ -179,19 +179,23 @@ export function withContentChroma(stylized, content) {
   return { data: out, width: stylized.width, height: stylized.height };
 }
 
-/** Runs the two graphs: `encode(img)` -> {level: {data, width, height, channels}}, `decode(targets)` -> image. */
+/** Runs the two graphs: `encode(img)` -> {level: {data, width, height, channels}}, `decode(targets)` -> image.
+ * `ms` adds up the milliseconds spent in each graph (where the page's time goes: bench/bench_browser.py). */
 export class Networks {
   constructor(ort, encoder, decoder) {
     this.ort = ort;
     this.encoder = encoder;
     this.decoder = decoder;
+    this.ms = { encoder: 0, decoder: 0 };
   }
 
   async encode(img) { // reflect-padded to a multiple of STRIDE first (AdainStylizer.encode)
     const bottom = (STRIDE - img.height % STRIDE) % STRIDE, right = (STRIDE - img.width % STRIDE) % STRIDE;
     if (bottom || right) img = reflectPad(img, 3, 0, bottom, 0, right);
     const input = new this.ort.Tensor("float32", img.data, [1, img.height, img.width, 3]);
+    const t0 = performance.now();
     const out = await this.encoder.run({ [this.encoder.inputNames[0]]: input });
+    this.ms.encoder += performance.now() - t0;
     const feats = {};
     for (const level of LEVELS) {
       const t = out[level];
@@ -207,7 +211,9 @@ export class Networks {
       const f = targets[level];
       feeds[name] = new this.ort.Tensor("float32", f.data, [1, f.height, f.width, f.channels]);
     }
+    const t0 = performance.now();
     const out = await this.decoder.run(feeds);
+    this.ms.decoder += performance.now() - t0;
     const t = out[this.decoder.outputNames[0]];
     return { data: t.data, height: t.dims[1], width: t.dims[2] };
   }

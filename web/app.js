@@ -135,14 +135,23 @@ async function run() {
     const size = Number($("size").value);
     const t0 = performance.now();
     const [content, style] = await Promise.all([decode(state.content, size), decode(state.style, STYLE_SIZE)]);
+    const t1 = performance.now();
+    nets.ms = { encoder: 0, decoder: 0 };
     const out = await stylize(nets, content, style, {
       alpha: Number($("alpha").value), preserveColor: $("colors").value || null,
     });
+    const t2 = performance.now();
     const blob = await toBlob(out);
     const ms = Math.round(performance.now() - t0);
+    // where the time went: images decoded and resized, the two graphs, the rest of the pipeline, the PNG
+    const stages = { images: t1 - t0, encoder: nets.ms.encoder, decoder: nets.ms.decoder,
+                     pipeline: t2 - t1 - nets.ms.encoder - nets.ms.decoder, png: performance.now() - t2 };
     const url = URL.createObjectURL(blob);
     const result = $("result");
-    result.onload = () => { result.dataset.ms = String(ms); };
+    result.onload = () => {
+      result.dataset.stages = JSON.stringify(Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, Math.round(v)])));
+      result.dataset.ms = String(ms);
+    };
     result.src = url;
     $("download").href = url;
     $("download").hidden = false;
