@@ -23,7 +23,6 @@ from adain.image_io import load_image
 from adain.train import distributed
 from adain.train.clock import StepClock
 from adain.train.config import TrainConfig
-from adain.train.distributed import World
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
@@ -95,9 +94,9 @@ class Trainer:
     ```
     """
 
-    def __init__(self, config: TrainConfig, resume: bool = False, world: World | None = None):
+    def __init__(self, config: TrainConfig, resume: bool = False, world: distributed.World | None = None):
         self.config = config
-        self.world = world or World.from_env()
+        self.world = world or distributed.World.from_env()
         if self.world.parallel and config.identity:
             raise ValueError("identity pairs are the last pairs of a batch; a data-parallel run splits the batch: use --identity 0")
         if config.batch % self.world.size:
