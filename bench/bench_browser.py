@@ -3,9 +3,9 @@ style each time, WASM (this machine's Chromium has no GPU), and what the page do
 
     python bench/bench_browser.py [--runs 3]   # -> bench/results/browser.json
 
-The page is served over loopback with no network; times are the page's own (img#result's data-ms:
-decoding both images, the two graphs, AdaIN and the PNG of the result), after the models are loaded,
-and where they go (its data-stages: images, encoder, decoder, the rest of the pipeline, PNG; medians).
+The page is served over loopback with no network; times are the page's own (canvas#result's data-ms:
+decoding both images, the two graphs, AdaIN and drawing the result), after the models are loaded, and
+where they go (its data-stages: images, encoder, decoder, the rest of the pipeline, drawing; medians).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main() -> None:
         for i in range(args.runs + 1):  # the first includes loading the models and the runtime
             _, ms = stylize_in_page(page, CONTENT, STYLES[i % len(STYLES)], size=512)
             runs.append(ms)
-            stages.append(json.loads(page.get_attribute("img#result", "data-stages")))
+            stages.append(json.loads(page.get_attribute("canvas#result", "data-stages")))
             if i == 0:
                 first_s = time.perf_counter() - t0
         backend = status(page).split(" on ", 1)[-1].rstrip(".")

@@ -44,6 +44,10 @@ def test_the_page_stylizes_as_the_python_pipeline(page_site, pair):
         assert np.abs(got - want).mean() <= 1.0  # measured 0.08/255 (issue #39); 3.0 before
         photo = np.asarray(Image.open(content), np.float32)
         assert np.abs(got - photo).mean() > 10  # painted, not the photo back
+        with page.expect_download() as download:  # the PNG is made on the click, from the shown pixels
+            page.click("button#download")
+        png = Image.open(download.value.path())
+        assert png.format == "PNG" and np.array_equal(np.asarray(png.convert("RGB"), np.float32), got)
         page.select_option("select#colors", "luminance")
         got_lum, _ = stylize_in_page(page, content, style, size=256)
         page.select_option("select#colors", "")
