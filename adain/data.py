@@ -1,7 +1,8 @@
 """Training data: image folders, a held-out validation split, and a prefetching random-crop sampler.
 
 Batches are a pure function of (seed, step), so a resumed run sees exactly the data order it would
-have seen without the interruption, with any number of data-parallel processes. Unreadable files are skipped and counted, never fatal.
+have seen without the interruption, with any number of data-parallel processes. Unreadable files are
+skipped and counted, never fatal.
 """
 
 from __future__ import annotations

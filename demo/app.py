@@ -133,9 +133,13 @@ def _paint(content, styles, options: dict):
 def _inputs(content, style):
     if content is None:
         raise gr.Error("Add a content photo first.")
+    _require_style(style)
+    return _checked(content), _checked(style)
+
+
+def _require_style(style) -> None:
     if style is None:
         raise gr.Error("Add a style image (upload one or pick an example).")
-    return _checked(content), _checked(style)
 
 
 def _checked(path):
@@ -144,7 +148,17 @@ def _checked(path):
     try:
         return load_image(path)
     except ImageError as exc:
-        raise gr.Error(str(exc).replace(str(path), "the upload")) from None
+        raise _upload_error(exc, path) from None
+
+
+def _upload_error(exc: Exception, path) -> gr.Error:
+    """The error as the page shows it: the server's temporary path of the upload named "the upload"."""
+    return gr.Error(str(exc).replace(str(path), "the upload"))
+
+
+def _color_mode(label):
+    """adain's preserve_color for the page's colours choice (an API client may give the mode itself)."""
+    return COLOR_CHOICES.get(label, label)
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -233,7 +247,7 @@ def stylize(content, style, alpha=ALPHA, preserve_color=None, size=DEMO.size, st
         styles.append(_checked(style2))
         weights = [1.0 - float(mix), float(mix)]
     options = {"alpha": float(alpha), "weights": weights, "max_size": min(int(size), DEMO.max_output),
-               "preserve_color": COLOR_CHOICES.get(preserve_color, preserve_color)}
+               "preserve_color": _color_mode(preserve_color)}
     try:
         result = _paint(content_img, styles if len(styles) > 1 else style_img, options)
     except (ImageError, ValueError, FileNotFoundError) as exc:
@@ -249,19 +263,18 @@ def stylize_video(video, style, alpha=ALPHA, preserve_color=None, size=DEMO.size
     the clip's sound. Clips over DEMO.video_max_seconds are refused before a frame is decoded."""
     if video is None:
         raise gr.Error("Add a video first.")
-    if style is None:
-        raise gr.Error("Add a style image (upload one or pick an example).")
+    _require_style(style)
     style_img = _checked(style)
     try:
         clip = frames.read_frames(Path(video))
     except ImageError as exc:
-        raise gr.Error(str(exc).replace(str(video), "the upload")) from None
+        raise _upload_error(exc, video) from None
     seconds = (clip.count or 0) / clip.fps
     if not clip.count or seconds > DEMO.video_max_seconds:
         raise gr.Error(f"The clip is {'of unknown length' if not clip.count else f'{seconds:.1f} s long'}; this server "
                        f"paints clips up to {DEMO.video_max_seconds:g} s: trim it first (or use `adain stylize` locally).")
     painted = _stylizer().stylize_frames(clip.frames, style_img, alpha=float(alpha),
-                                         preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color),
+                                         preserve_color=_color_mode(preserve_color),
                                          max_size=min(int(size), DEMO.video_max_output))
 
     def tracked():
@@ -272,7 +285,7 @@ def stylize_video(video, style, alpha=ALPHA, preserve_color=None, size=DEMO.size
     try:
         return _save(write=lambda path: frames.write_video(tracked(), path, clip.fps, clip.audio), suffix=".mp4")
     except (ImageError, ValueError) as exc:
-        raise gr.Error(str(exc).replace(str(video), "the upload")) from None
+        raise _upload_error(exc, video) from None
     finally:
         release_freed_memory()
 
@@ -325,7 +338,7 @@ def classic(content, style, steps=DEMO.classic_steps, preserve_color=None, size=
             try:
                 outcome["image"] = optimize(
                     content_img, style_img, steps=steps, size=size, scales=scales,
-                    preserve_color=COLOR_CHOICES.get(preserve_color, preserve_color), cancel=cancel,
+                    preserve_color=_color_mode(preserve_color), cancel=cancel,
                     callback=lambda step, losses, image: emit(
                         (step, losses["total"], image if step % preview_every == 0 and step < steps else None)))
             finally:

@@ -192,13 +192,17 @@ Built by `python scripts/space.py build-static` from the adain repository (`web/
     return out
 
 
+def card_images(markdown: str) -> list[str]:
+    """The paths of the images a Markdown text shows (`![alt](path)`)."""
+    return re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", markdown)
+
+
 def build_model(out: Path) -> Path:
     """Write the model repository into the empty folder `out`: the shipped weights and figures, and the
     model card with the Hub's YAML metadata in front."""
     out = _fresh(out)
     card = (ROOT / "weights" / "MODEL_CARD.md").read_text()
-    figures = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", card)  # every image the card shows, at its own path
-    for name in (*RUNTIME_WEIGHTS, *figures, "README.md"):
+    for name in (*RUNTIME_WEIGHTS, *card_images(card), "README.md"):  # each image the card shows, at its own path
         if (ROOT / "weights" / name).exists():
             target = out / ("WEIGHTS.md" if name == "README.md" else name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -234,12 +238,10 @@ def _api():
     return HfApi()
 
 
-PUSH_TARGETS = ("cpu", "zerogpu", "static", "model")  # what `push` builds: the Spaces, the model repository
-
-
 def push(repo_id: str, target: str) -> None:
-    """Build `target` (PUSH_TARGETS) into a temporary folder and upload it to `repo_id` (created if needed: a
-    Space with its SDK, a ZeroGPU Space on ZeroGPU hardware)."""
+    """Build `target` ("cpu", "zerogpu" or "static": a Space; "model": the model repository) into a temporary
+    folder and upload it to `repo_id` (created if needed: a Space with its SDK, a ZeroGPU Space on ZeroGPU
+    hardware)."""
     api = _api()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / target
