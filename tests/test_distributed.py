@@ -143,6 +143,31 @@ def test_a_killed_rank_is_restarted_and_the_run_resumes_once_per_step(data, tmp_
     assert read_csv(run / "log.csv")["step"].tolist() == list(range(1, steps + 3))
 
 
+def test_each_restart_joins_in_a_namespace_of_its_own_in_torchruns_store(monkeypatch):
+    """torchrun's agent keeps one store for the job: what a dead attempt wrote there (its processes'
+    addresses) must be out of sight of the next attempt, or a restarted rank connects to a dead port."""
+    import datetime
+
+    from torch.distributed import TCPStore
+
+    from adain.train.distributed import attempt_store
+
+    agent = TCPStore("127.0.0.1", 0, is_master=True, timeout=datetime.timedelta(seconds=10))  # the agent's
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(agent.port), "RANK": "0", "WORLD_SIZE": "1",
+           "TORCHELASTIC_USE_AGENT_STORE": "True"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "0")
+    attempt_store().set("rank_0", "the dead attempt's address")
+    assert agent.check(["adain/attempt-0/rank_0"])
+    monkeypatch.setenv("TORCHELASTIC_RESTART_COUNT", "1")
+    assert not attempt_store().check(["rank_0"])  # the restart does not see it
+    monkeypatch.setenv("TORCHELASTIC_USE_AGENT_STORE", "False")  # rank 0 hosts the attempt's own store: no namespace
+    monkeypatch.setenv("RANK", "1")  # (rank 1 is its client)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert attempt_store().check(["adain/attempt-0/rank_0"])
+
+
 def test_stopped_by_a_signal_every_process_stops_after_the_same_step_with_one_checkpoint(data, tmp_path):
     run = tmp_path / "run"
     proc = in_namespace("exec " + _torchrun(_train(data, run, 1000)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

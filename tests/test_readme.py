@@ -127,6 +127,8 @@ def test_docs_snippets(page):
         for line in (ln.split("  #")[0] for ln in block.splitlines() if ln.strip()):
             for command in (c.strip() for c in line.split("&&")):
                 words = shlex.split(command)
+                while "=" in words[0]:  # an environment variable for the command
+                    words = words[1:]
                 if words[0] == "torchrun":  # what torchrun starts in each process
                     words = words[words.index("--no-python") + 1:]
                 if words[0] == "adain":

@@ -72,7 +72,25 @@ def join(world: World) -> None:
         return
     if torch.cuda.is_available():
         torch.cuda.set_device(world.local_rank)
-    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", store=attempt_store(), rank=world.rank, world_size=world.size)
+
+
+def attempt_store():
+    """torchrun's key-value store (MASTER_ADDR, MASTER_PORT), in a namespace of this attempt's own.
+
+    torchrun's agent keeps one store for the whole job, restarts included: in the shared store a restarted
+    rank can read the addresses the dead attempt's processes wrote there and fail to connect to them
+    (pytorch/pytorch#135712, #167288; seen here with gloo). The namespace is the restart count, which
+    every process on a machine shares; with several machines and `--max-restarts`, set
+    TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 for torchrun: rank 0 then hosts a fresh store for each attempt
+    and no namespace is added.
+    """
+    import torch.distributed as dist
+
+    store, _, _ = next(dist.rendezvous("env://"))
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return store
+    return dist.PrefixStore(f"adain/attempt-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
 
 
 def wrap(decoder, world: World):
