@@ -22,9 +22,8 @@ from adain.pipeline import image_array
 from adain.style_cache import StyleCache
 from adain.stylizer import Stylizer
 from adain.tiling import map_tiles, tiled_map
-from adain.vgg_spec import CONTENT_LAYER
+from adain.vgg_spec import CONTENT_LAYER, STRIDE
 
-STRIDE = 8  # relu4_1 is at 1/8 resolution: inputs are padded to a multiple of this
 AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)
 TILE = 512  # tile side in pixels
 _ENCODER_HALO = 48  # > relu4_1's receptive-field radius (36 px), a multiple of 8

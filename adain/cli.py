@@ -11,7 +11,7 @@ import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from adain import defaults
+from adain import defaults, temporal
 from adain.color import PRESERVE_COLOR_MODES
 from adain.errors import RuntimeUnavailable, install_hint
 from adain.image_io import ImageError, save_image
@@ -63,9 +63,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="long side the style is encoded at (default %(default)s)")
     p.add_argument("--decoder", type=Path, help="decoder weights (.npz); default: the shipped ones")
     p.add_argument("--model", type=Path, help="use a TF-Hub module (Magenta convention) instead of the decoder")
-    p.add_argument("--temporal", choices=("off", "flow"), default="off",
-                   help="frame sequences: off (default) stylizes each frame alone; flow holds texture still between "
-                        "frames (2.4-3.8x less flicker, softer texture: adain.temporal)")
+    p.add_argument("--temporal", choices=temporal.TEMPORAL_MODES, default=temporal.TEMPORAL,
+                   help="frame sequences: align (default) keeps the scene on the network's grid as the camera moves "
+                        "and still regions still; flow blends along optical flow (softer strokes); off stylizes "
+                        "each frame alone (adain.temporal)")
     _add_runtime(p)
     _add_color(p)
 

@@ -24,9 +24,9 @@ import numpy as np
 from PIL import Image
 
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
-from adain.image_io import ImageLike, is_image, load_image, to_pil
+from adain.image_io import ImageLike, is_image, load_image
 from adain.pipeline import check_options, image_array, prepare
-from adain.temporal import TEMPORAL_MODES, FlowBlend
+from adain.temporal import TEMPORAL, FlowBlend, GridAlign, temporal_filter
 # RUNTIMES and fastest_runtime are imported from here too (their first home): adain.cli, the demo, users
 from adain.runtimes.choice import RUNTIMES, fastest_runtime, load_hub, load_stylizer  # noqa: F401
 
@@ -219,7 +219,7 @@ class Stylizer(ABC):
 
     def stylize_frames(self, frames: Iterable[ImageLike], style: ImageLike, alpha: float = ALPHA,
                        preserve_color: str | None = None, max_size: int | None = MAX_SIZE,
-                       style_size: int | None = STYLE_SIZE, temporal: str = "off") -> Iterator[Image.Image]:
+                       style_size: int | None = STYLE_SIZE, temporal: str = TEMPORAL) -> Iterator[Image.Image]:
         """Stylize a sequence (video frames) with the style encoded once. With preserve_color, the
         colour matching is computed on the first frame and reused, so colours stay steady.
 
@@ -230,9 +230,10 @@ class Stylizer(ABC):
             preserve_color: as in `stylize`; the colour matching is computed on the first frame.
             max_size: as in `stylize`.
             style_size: as in `stylize`.
-            temporal: "off" stylizes every frame on its own; "flow" holds texture still from one frame to
-                the next (`adain.temporal.FlowBlend`: the previous output carried along the input's optical
-                flow where it is reliable; 2.4-3.8x less flicker, softer texture; `pip install 'adain[video]'`).
+            temporal: "align" (the default) follows the camera's motion so that the scene stays on the
+                encoder's grid, and holds still regions still (`adain.temporal.GridAlign`: on a pan, 0.005x
+                per-frame's flicker); "flow" blends along optical flow, softer strokes
+                (`pip install 'adain[video]'`); "off" stylizes every frame on its own.
 
         Returns:
             An iterator of one RGB PIL image per frame, in order. The options are checked and the style
@@ -247,20 +248,21 @@ class Stylizer(ABC):
         ```
         """
         check_options(alpha, [style], None, None, preserve_color)  # here, not at the first frame
-        if temporal not in TEMPORAL_MODES:
-            raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {temporal!r}")
-        blend = FlowBlend() if temporal == "flow" else None
+        steady = temporal_filter(temporal)
         style_img = load_image(style)  # decoded once, prepared and encoded with the first frame
-        return self._stylized_frames(frames, style_img, alpha, preserve_color, max_size, style_size, blend)
+        return self._stylized_frames(frames, style_img, alpha, preserve_color, max_size, style_size, steady)
 
     def _stylized_frames(self, frames: Iterable[ImageLike], style_img: Image.Image, alpha: float,
                          preserve_color: str | None, max_size: int | None, style_size: int | None,
-                         blend: FlowBlend | None) -> Iterator[Image.Image]:
+                         steady: GridAlign | FlowBlend | None) -> Iterator[Image.Image]:
         """`stylize_frames`' frames, once its checks have passed."""
         encoded = None
+
+        def render(content: np.ndarray) -> np.ndarray:
+            return self._render(content, [encoded], alpha)
+
         for frame in frames:
             p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
             if encoded is None:
                 encoded = self._encode_style(p.styles_in[0])
-            out = p.finish(self._render(p.content_in, [encoded], alpha))
-            yield out if blend is None else to_pil(blend(np.clip(p.content + 0.5, 0, 255).astype(np.uint8), np.asarray(out)))
+            yield p.finish(render(p.content_in) if steady is None else steady(p.content_in, render))

@@ -1,29 +1,165 @@
-"""Temporal consistency of stylized frame sequences: per-frame AdaIN flickers, mostly because the networks
-answer shifts that are not multiples of the encoder's stride (8 px) with other textures (a pan of 4 px a
-frame: warping error 0.0095; of 8 px: 0.0002). `FlowBlend` holds texture still where the picture moves
-smoothly: each stylized frame is blended with the previous output, warped to it by the input frames'
-optical flow (OpenCV's DIS), where that flow is reliable by a forward-backward check (Sundaram et al.,
-2010); occluded and new regions keep the frame's own stylization.
+"""Temporal consistency of stylized frame sequences.
 
-It is not the default: on `bench/bench_video.py`'s clips of known motion (bench/results/video.json) it
-cuts the short-term warping error 3.8x on a pan and 2.4x on a moving object at weight 0.4, but the
-repeated bilinear warps soften the texture, and the frames' style loss rises 2.9x on the pan (1.11x on the
-object); the issue's bar is half the error at most 5 % more style loss. `temporal="flow"` is there for
-those who prefer stillness to texture.
+Per-frame AdaIN flickers, and mostly not because the content's statistics move: its networks answer
+shifts that are not multiples of the encoder's stride (8 px) with other textures. On a pan of 3 px right
+and 2 px down a frame (`bench/bench_video.py`), consecutive frames differ 15x more than frames 8 apart,
+whose shift (24, 16) is a multiple of the stride.
+
+`GridAlign` (the default, `temporal="align"`) answers that at its cause: it follows the camera's motion
+(phase correlation, checked against "no motion" by the frames' own pixels, so a moving object does not
+drag the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
+first frame; the network then paints the same place with the same texture. Where the picture is still
+once the camera's motion is taken out, it also blends in the previous output (no resampling: the shift
+is a whole number of pixels), which holds the background still when an object moves over it. The
+frame's edges keep their own stylization: what lies beyond an edge changes as the camera moves.
+
+`FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
+flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
+repeated bilinear warps soften the strokes. Numbers: docs/inputs.md, bench/results/video.json.
+
+Both are called with a frame's network input and a function that renders an input to its output, so
+they are the same to the stylizer (`Stylizer.stylize_frames`).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
+from PIL import Image, ImageFilter
 
-TEMPORAL_MODES = ("flow", "off")
-BLEND = 0.4  # share of the warped previous output where the flow holds: the least texture lost of 0.4-0.8 (video.json)
+from adain.vgg_spec import STRIDE
+
+TEMPORAL_MODES = ("align", "flow", "off")
+TEMPORAL = "align"  # the default: bench/results/video.json
+BLEND = 0.4  # FlowBlend: share of the warped previous output where the flow holds (0.4-0.8 tried: least texture lost)
+HOLD = 0.5  # GridAlign: share of the previous output where the picture is still
+STILL = 6.0  # GridAlign: change of grey (0-255; 3x3 mean, 5x5 max) under which a pixel counts as still
+EDGE = 16  # GridAlign: pixels at each edge that keep the frame's own stylization
+STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own noise: a still camera stays put
+MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
+
+Render = Callable[[np.ndarray], np.ndarray]
+
+
+def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The translation (dx, dy) with b[y, x] ≈ a[y + dy, x + dx], to a fraction of a pixel, of two grey
+    HxW images (Kuglin & Hines 1975: the peak of the normalised cross-power spectrum, Hann-windowed,
+    refined by a parabola through the peak and its neighbours).
+
+    >>> a = np.random.default_rng(0).uniform(0, 255, (64, 96))
+    >>> phase_correlation(a, np.roll(a, (-2, -5), axis=(0, 1))).round(2).tolist()
+    [5.0, 2.0]
+    """
+    h, w = a.shape
+    window = np.outer(np.hanning(h), np.hanning(w))
+    cross = np.conj(np.fft.rfft2(a * window)) * np.fft.rfft2(b * window)
+    surface = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=(h, w))
+    peak = np.unravel_index(int(np.argmax(surface)), surface.shape)
+    shift = []
+    for axis, n in ((1, w), (0, h)):
+        at = list(peak)
+        values = []
+        for step in (-1, 0, 1):
+            at[axis] = (peak[axis] + step) % n
+            values.append(surface[tuple(at)])
+        curve = values[0] - 2 * values[1] + values[2]
+        fraction = 0.5 * (values[0] - values[2]) / curve if curve < 0 else 0.0
+        position = peak[axis] + fraction
+        shift.append(-(position - n if position > n / 2 else position))
+    return np.asarray(shift)
+
+
+def overlap(d: np.ndarray, h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """Where an HxW frame and the frame before it show the same place when the camera moved by whole
+    pixels d = (dx, dy): (slices of the frame, slices of the frame before), [y + dy, x + dx] there."""
+    dx, dy = (int(np.clip(v, -n + 1, n - 1)) for v, n in zip(d, (w, h)))
+    return ((slice(max(-dy, 0), h - max(dy, 0)), slice(max(-dx, 0), w - max(dx, 0))),
+            (slice(max(dy, 0), h - max(-dy, 0)), slice(max(dx, 0), w - max(-dx, 0))))
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """The mean of the channels, HxW float32 (0-255)."""
+    return np.asarray(image, np.float32) @ np.full(3, 1 / 3, np.float32)
+
+
+class GridAlign:
+    """Keeps the scene on the encoder's grid as the camera moves, and still regions still.
+
+    Args:
+        hold: share of the previous output blended in where the picture is still (0: alignment only).
+        still: change of the input's grey (0-255: mean over 3x3 pixels, largest within 5x5) under which a
+            pixel is still.
+        edge: pixels at each edge that keep the frame's own stylization.
+
+    Example:
+
+    ```python
+    from adain.temporal import GridAlign
+
+    align = GridAlign()  # Stylizer.stylize_frames(frames, "painting.jpg") uses it by default
+    outputs = [align(frame, network) for frame in frames]  # network: HxWx3 float array -> its output
+    ```
+    """
+
+    def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE):
+        self.hold, self.still, self.edge = hold, still, edge
+        self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
+        self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
+
+    def motion(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]:
+        phase correlation, unless the frames agree better unmoved (an object moving over a still scene)."""
+        scale = max(1, -(-max(a.shape) // MOTION_SIDE))
+        if scale > 1:
+            a, b = (sum(x[i::scale, j::scale][:x.shape[0] // scale, :x.shape[1] // scale]
+                        for i in range(scale) for j in range(scale)) / scale ** 2 for x in (a, b))
+        found = phase_correlation(a, b)
+        misfit = []
+        for d in (np.round(found), np.zeros(2)):
+            here, there = overlap(d, *a.shape)
+            misfit.append(float(np.abs(b[here] - a[there]).mean()))
+        if misfit[0] > misfit[1]:
+            return np.zeros(2)
+        found = found * scale
+        return np.where(np.abs(found) < STEADY, 0.0, found)
+
+    def __call__(self, content: np.ndarray, render: Render) -> np.ndarray:
+        """The output for a frame's network input `content` (HxWx3 float32, 0-255), `render` mapping an
+        input to the network's output at its size."""
+        content = np.asarray(content, np.float32)
+        grey = _grey(content)
+        h, w = grey.shape
+        last = self.previous if self.previous is not None and self.previous[0].shape == grey.shape else None
+        if last is None:
+            self.offset = np.zeros(2)
+        else:
+            self.offset = self.offset + self.motion(last[0], grey)
+        whole = np.round(self.offset).astype(int)
+        sx, sy = whole % STRIDE
+        # the scene put back on the grid by top and left margins, the bottom and right filled to one shape for
+        # every phase (a runtime compiles for each new shape)
+        fill = [-(n + STRIDE - 1) % STRIDE + STRIDE - 1 - m for n, m in ((h, sy), (w, sx))]
+        canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
+        out = np.asarray(render(canvas), np.float32)[sy:sy + h, sx:sx + w]
+        if last is not None and self.hold > 0:
+            here, there = overlap(whole - last[2], h, w)
+            change = np.abs(grey[here] - last[0][there])
+            still = np.zeros((h, w), bool)
+            change = Image.fromarray(np.clip(change, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1))
+            still[here] = np.asarray(change.filter(ImageFilter.MaxFilter(5))) < self.still  # nothing near moved
+            e = self.edge
+            still[:e], still[h - e:], still[:, :e], still[:, w - e:] = False, False, False, False
+            before = np.zeros_like(out)
+            before[here] = last[1][there]
+            out = np.where(still[..., None], self.hold * before + (1 - self.hold) * out, out)
+        self.previous = (grey, out, whole)
+        return out
 
 
 class FlowBlend:
-    """Blends stylized frames with the previous output carried along the input's optical flow.
+    """Blends each output with the previous output carried along the input's optical flow.
 
     Args:
         weight: share of the warped previous output where the flow is reliable (0: per-frame).
@@ -33,8 +169,8 @@ class FlowBlend:
     ```python
     from adain.temporal import FlowBlend
 
-    blend = FlowBlend()
-    steady = [blend(frame, stylized) for frame, stylized in zip(frames, stylized_frames)]  # uint8 arrays
+    blend = FlowBlend()  # pip install 'adain[video]'
+    outputs = [blend(frame, network) for frame in frames]  # as GridAlign
     ```
     """
 
@@ -53,12 +189,11 @@ class FlowBlend:
         """Every pixel's (x, y), float32, for the frame size: made once, not per frame."""
         return tuple(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
 
-    def __call__(self, frame: np.ndarray, stylized: np.ndarray) -> np.ndarray:
-        """The output for a frame: `frame` (the input, HxWx3 uint8, at the stylized frame's size) and its
-        own `stylized` frame (HxWx3, 0-255) in, float32 HxWx3 0-255 out."""
+    def __call__(self, content: np.ndarray, render: Render) -> np.ndarray:
+        """The output for a frame's network input `content` (HxWx3, 0-255), as `GridAlign`."""
         cv2 = self.cv2
-        grey = cv2.cvtColor(np.ascontiguousarray(frame, np.uint8), cv2.COLOR_RGB2GRAY)
-        stylized = np.asarray(stylized, np.float32)
+        grey = np.clip(_grey(content), 0, 255).astype(np.uint8)
+        stylized = np.asarray(render(content), np.float32)
         if self.previous is None or self.previous[0].shape != grey.shape:
             self.previous = (grey, stylized)
             return stylized
@@ -77,3 +212,10 @@ class FlowBlend:
         out = share * warped + (1.0 - share) * stylized
         self.previous = (grey, out)
         return out
+
+
+def temporal_filter(mode: str) -> GridAlign | FlowBlend | None:
+    """The filter of a `temporal` mode ("align", "flow", "off": None), a ValueError for another."""
+    if mode not in TEMPORAL_MODES:
+        raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {mode!r}")
+    return {"align": GridAlign, "flow": FlowBlend}.get(mode, lambda: None)()

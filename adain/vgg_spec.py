@@ -15,6 +15,7 @@ RELU_LAYERS = {f"relu{b}_1": f"block{b}_conv1" for b in range(1, 6)}
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # AdaIN style loss (Huang & Belongie)
 GATYS_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 CONTENT_LAYER = "relu4_1"  # AdaIN is applied here and the decoder starts from here
+STRIDE = 8  # CONTENT_LAYER is at 1/8 resolution (three 2x2 poolings): inputs are padded to a multiple of this
 SKIP_LEVELS = ("relu3_1", "relu2_1", "relu1_1")  # a multi-level decoder's skip inputs, in the order it reaches them
 ENCODER_LAST = "relu5_1"  # the deepest tap anything needs
 

@@ -1,9 +1,10 @@
-"""Temporal consistency of stylized video on clips of known motion: per-frame AdaIN against the flow blend
-of `adain.temporal` (and other blend weights), by the warping error of Lai et al. (ECCV 2018) computed
-with the exact motion (no optical-flow estimate in the yardstick), the frames' style and content losses
-(normalised VGG, as `adain evaluate` reports them) and frames per second.
+"""Temporal consistency of stylized video on clips of known motion: the `temporal` modes of
+`Stylizer.stylize_frames` ("off": per-frame AdaIN; "align", the default; "flow"), by the warping error of
+Lai et al. (ECCV 2018) computed with the exact motion (no optical-flow estimate in the yardstick), the
+frames' style and content losses (normalised VGG, as `adain evaluate` reports them) and frames per second,
+each averaged over several paintings.
 
-    python bench/bench_video.py [--weights 0.4 0.6 0.8]     # -> bench/results/video.json, video_strip.jpg
+    python bench/bench_video.py [--styles 1_starry_night 2_great_wave ...]   # -> bench/results/video.json, video_strip.jpg
 
 Clips, 512x288, 24 frames, made from the demo's example photo: "pan" (the camera moves 3 px right and
 2 px down a frame: shifts that are not multiples of the encoder's stride) and "object" (a patch of
@@ -32,7 +33,10 @@ from machine import machine, save_result  # noqa: E402
 W, H, FRAMES, MARGIN, LONG = 512, 288, 24, 16, 8
 PAN = (3, 2)  # px a frame, right and down
 OBJECT_STEP, OBJECT_SIDE = 5, 96
-STYLE = ROOT / "demo" / "examples" / "styles" / "1_starry_night.jpg"
+STYLES = ROOT / "demo" / "examples" / "styles"
+STYLE = STYLES / "1_starry_night.jpg"
+BENCH_STYLES = ("1_starry_night", "2_great_wave", "7_udnie")  # strokes, flat areas, hard edges
+METRICS = ("short_term_error", "long_term_error", "style_loss", "content_loss", "fps")
 PHOTO = ROOT / "demo" / "examples" / "content" / "1_astronaut.jpg"
 PATCH = ROOT / "demo" / "examples" / "content" / "3_chelsea.jpg"
 
@@ -90,7 +94,7 @@ def losses(encoder, frames: list[np.ndarray], outs: list[np.ndarray], style: np.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", type=float, nargs="*", default=[], help="blend weights to try beside the default")
+    parser.add_argument("--styles", nargs="+", default=BENCH_STYLES, help="example paintings (demo/examples/styles)")
     parser.add_argument("--runtime", help="as in adain stylize (default: the fastest installed)")
     parser.add_argument("--out", default="video.json", help="file name under bench/results")
     args = parser.parse_args()
@@ -99,43 +103,44 @@ def main() -> None:
     from adain.image_io import image_grid
     from adain.pipeline import image_array
     from adain.stylizer import Stylizer
-    from adain.temporal import BLEND, FlowBlend
+    from adain.temporal import TEMPORAL_MODES
     from adain.vgg_spec import STYLE_LAYERS
 
     stylizer = Stylizer.load(runtime=args.runtime)
     encoder = build_encoder(STYLE_LAYERS)
-    style = image_array(STYLE, 512)
-    methods = [("per-frame", None)] + [(f"flow {w:g}", w) for w in sorted({BLEND, *args.weights})]
-    result = {"machine": machine(), "runtime": type(stylizer).__name__, "frames": FRAMES, "size": [W, H], "clips": {}}
+    modes = ("off", *(m for m in TEMPORAL_MODES if m != "off"))
+    result = {"machine": machine(), "runtime": type(stylizer).__name__, "frames": FRAMES, "size": [W, H],
+              "styles": list(args.styles), "clips": {}}
     rows = []
     for name, (frames, boxes) in clips().items():
-        stylizer.stylize_frames(frames[:2], STYLE, max_size=W, temporal="off")  # warm: compile for the shape
-        result["clips"][name] = {}
-        for label, weight in methods:
-            t0 = time.perf_counter()
-            if weight is None:
-                outs = list(stylizer.stylize_frames(frames, STYLE, max_size=W, temporal="off"))
-            else:
-                blend = FlowBlend(weight)
-                outs = [blend(f, np.asarray(o)) for f, o in
-                        zip(frames, stylizer.stylize_frames(frames, STYLE, max_size=W, temporal="off"))]
-            seconds = time.perf_counter() - t0
-            outs = [np.asarray(o, np.float32) for o in outs]
-            lc, ls = losses(encoder, frames, outs, style)
-            row = {"short_term_error": round(warping_error(name, outs, boxes, 1), 6),
-                   "long_term_error": round(warping_error(name, outs, boxes, LONG), 6),
-                   "content_loss": round(lc, 4), "style_loss": round(ls, 4), "fps": round(FRAMES / seconds, 2)}
-            result["clips"][name][label] = row
-            print(name, label, row, flush=True)
-            if name == "pan":
-                rows.append([np.clip(o, 0, 255) for o in outs[8:12]])
-        base = result["clips"][name]["per-frame"]
-        for label, row in result["clips"][name].items():
-            row["vs_per_frame"] = {k: round(row[k] / base[k], 3) for k in
-                                   ("short_term_error", "long_term_error", "style_loss", "content_loss", "fps")}
+        result["clips"][name] = {mode: {"per_style": {}} for mode in modes}
+        for style_name in args.styles:
+            path = STYLES / f"{style_name}.jpg"
+            style = image_array(path, 512)
+            list(stylizer.stylize_frames(frames[:2], path, max_size=W, temporal="off"))  # warm: compile for the shapes
+            list(stylizer.stylize_frames(frames[:2], path, max_size=W))
+            for mode in modes:
+                t0 = time.perf_counter()
+                outs = [np.asarray(o, np.float32) for o in stylizer.stylize_frames(frames, path, max_size=W, temporal=mode)]
+                seconds = time.perf_counter() - t0
+                lc, ls = losses(encoder, frames, outs, style)
+                row = {"short_term_error": round(warping_error(name, outs, boxes, 1), 6),
+                       "long_term_error": round(warping_error(name, outs, boxes, LONG), 6),
+                       "content_loss": round(lc, 4), "style_loss": round(ls, 4), "fps": round(FRAMES / seconds, 2)}
+                result["clips"][name][mode]["per_style"][style_name] = row
+                print(name, style_name, mode, row, flush=True)
+                if name == "pan" and style_name == args.styles[0]:
+                    rows.append([np.clip(o, 0, 255) for o in outs[8:12]])
+        for mode, entry in result["clips"][name].items():  # means over the styles, and their ratio to per-frame's
+            entry.update({k: round(float(np.mean([r[k] for r in entry["per_style"].values()])), 6) for k in METRICS})
+        base = result["clips"][name]["off"]
+        for entry in result["clips"][name].values():
+            entry["vs_off"] = {k: round(entry[k] / base[k], 3) for k in METRICS}
+            entry["style_loss_vs_off_worst"] = round(max(r["style_loss"] / base["per_style"][s]["style_loss"]
+                                                         for s, r in entry["per_style"].items()), 3)
     out = save_result(args.out, result)
     image_grid(rows, 256, gap=4).save(out.with_name("video_strip.jpg"), quality=88)
-    print(f"wrote {out.with_name('video_strip.jpg')} (rows: {', '.join(label for label, _ in methods)}; pan frames 8-11)")
+    print(f"wrote {out.with_name('video_strip.jpg')} (rows: {', '.join(modes)}; pan frames 8-11, {args.styles[0]})")
 
 
 if __name__ == "__main__":

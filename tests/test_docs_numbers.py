@@ -33,6 +33,10 @@ CLAIMS = [
         (0, "| {:g} / 13.7 s"), (1, "5.75 / {:.1f} s"), (2, ", {:.1f} / 12.1 s"), (3, "10.0 / {:.1f} s"))],
     ("docs/performance.md", "load_test.json", ("throughput_rps",), "{:.1f} req/s", True),
     ("docs/performance.md", "load_test.json", ("latency_p95_s",), "p95 {:.1f} s", True),
+    ("docs/inputs.md", "video.json", ("clips", "pan", "align", "vs_off", "short_term_error"), "0.00007 ({:.3f}x)", True),
+    ("docs/inputs.md", "video.json", ("clips", "object", "align", "vs_off", "short_term_error"), "0.00005 ({:.2f}x)", True),
+    ("docs/inputs.md", "video.json", ("clips", "pan", "align", "fps"), "| {:.1f} (0.71x) |", True),
+    ("docs/inputs.md", "video.json", ("clips", "pan", "align", "vs_off", "fps"), "9.0 ({:.2f}x)", True),
     *[("docs/training.md", "train_ddp.json", ("results", name, "sec_per_step"), text, True) for name, text in (
         ("tensorflow, 1 process", "{:.2f} s on TensorFlow"), ("torch, 1 process", "{:.2f} s on torch in one"),
         ("torch, 2 processes (DDP)", "{:.2f} s on torch in two"))],

@@ -163,7 +163,7 @@ def test_dataset_commands_parse_as_written():
 
 @pytest.mark.parametrize("module", ["adain.pipeline", "adain.train.config", "adain.train.schedule", "adain.decoder",
                                     "adain.image_io", "adain.dataset", "adain.train.clock",
-                                    "adain.style_cache"])
+                                    "adain.style_cache", "adain.temporal"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -19,9 +19,10 @@ import numpy as np
 from keras import ops
 
 from adain.adain_op import adain, channel_stats
-from adain.adain_stylizer import BORDER_PAD, STRIDE
+from adain.adain_stylizer import BORDER_PAD
 from adain.decoder import decoder_inputs
 from adain.stylizer import Stylizer
+from adain.vgg_spec import STRIDE
 
 
 def traced_stylize(stylizer, content, style, alpha=1.0):
