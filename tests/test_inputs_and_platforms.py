@@ -42,7 +42,7 @@ def test_folder_frames_keep_their_names_and_order(tmp_path, fixtures, tiny_decod
         _frame(frames / name, value)
     assert [p.name for p in read_frames(frames).frames] == ["a.jpg", "a.png", "frame_2.png", "frame_10.png"]
     out = tmp_path / "out"
-    assert _stylize(frames, out, fixtures / "style.png", tiny_decoder_path) == 0
+    assert _stylize(frames, out, fixtures / "style.png", tiny_decoder_path, "--temporal", "off") == 0  # per-frame
     assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a.png", "frame_10.png", "frame_2.png"]
     assert Image.open(out / "a.jpg").format == "JPEG" and Image.open(out / "a.png").format == "PNG"
     expected = tiny_stylizer.stylize(frames / "a.png", fixtures / "style.png", max_size=48)
