@@ -147,8 +147,8 @@ class GridAlign:
             here, there = overlap(whole - last[2], h, w)
             change = np.abs(grey[here] - last[0][there])
             still = np.zeros((h, w), bool)
-            change = Image.fromarray(np.clip(change, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1))
-            still[here] = np.asarray(change.filter(ImageFilter.MaxFilter(5))) < self.still  # nothing near moved
+            smoothed = Image.fromarray(np.clip(change, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1))
+            still[here] = np.asarray(smoothed.filter(ImageFilter.MaxFilter(5))) < self.still  # nothing near moved
             e = self.edge
             still[:e], still[h - e:], still[:, :e], still[:, w - e:] = False, False, False, False
             before = np.zeros_like(out)
@@ -218,4 +218,6 @@ def temporal_filter(mode: str) -> GridAlign | FlowBlend | None:
     """The filter of a `temporal` mode ("align", "flow", "off": None), a ValueError for another."""
     if mode not in TEMPORAL_MODES:
         raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {mode!r}")
-    return {"align": GridAlign, "flow": FlowBlend}.get(mode, lambda: None)()
+    if mode == "off":
+        return None
+    return GridAlign() if mode == "align" else FlowBlend()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bench_video  # bench/ is on pytest's pythonpath (pyproject.toml)
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,20 +76,12 @@ def test_a_clip_that_cannot_be_read_is_one_line(tmp_path):
     assert not (tmp_path / "out.mp4").exists()
 
 
-def _bench_video():
-    sys.path.insert(0, str(ROOT / "bench"))
-    import bench_video
-
-    return bench_video
-
-
 def test_align_holds_a_pan_and_a_moving_object_steadier_than_per_frame():
     """The default `temporal="align"` on bench/bench_video.py's clips of known motion, by the warping error
     with the exact motion (measured on 24 frames: 0.004-0.012x per-frame's on the pan, 0.32-0.40x on the
     object clip); "flow" steadier than per-frame on the object; "off" is per-frame AdaIN itself."""
     from adain.stylizer import Stylizer
 
-    bench_video = _bench_video()
     stylizer = Stylizer.load(runtime="onnx-int8")
     errors = {}
     for name, (frames, boxes) in bench_video.clips().items():
@@ -111,7 +104,6 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
     back as they were (the padding adds nothing; the blend moves a pixel by less than the still threshold)."""
     from adain.temporal import STILL, STRIDE, GridAlign, phase_correlation
 
-    bench_video = _bench_video()
     clips = bench_video.clips()
     for name, motion in (("pan", bench_video.PAN), ("object", (0, 0))):
         frames = [f.astype(np.float32) for f in clips[name][0]]
@@ -135,7 +127,7 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
 
 def test_the_cli_passes_temporal_through(tmp_path):
     """`--temporal off` is per-frame AdaIN: its frames are not the default's (aligned, on a canvas of one shape)."""
-    frames = _bench_video().clips()["pan"][0][:4]
+    frames = bench_video.clips()["pan"][0][:4]
     clip = tmp_path / "pan"
     clip.mkdir()
     for i, f in enumerate(frames):
