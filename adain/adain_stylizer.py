@@ -109,37 +109,52 @@ class AdainStylizer(Stylizer):
         return self._encode_style(image_array(style, style_size))
 
     def _render(self, content: np.ndarray, styles: list, alpha: float, mix=None, masks=None,
-                tile_size: int | None = None) -> np.ndarray:
-        """The decoder's image (RGB, not yet clipped) for an RGB 0-255 content array, at its size.
+                tile_size: int | None = None, content_stats: dict | None = None) -> np.ndarray:
+        """The decoder's image (RGB, not yet clipped) for an RGB 0-255 content array, at its size; with
+        `content_stats` (from `_content_statistics`, not with masks) AdaIN normalises the content by those
+        instead of its own.
 
         The content (and each mask) is first extended by BORDER_PAD pixels of reflection, and the
         output cropped back: VGG's zero padding gives border features that no photo has, which the
         decoder paints as a frame along the edges; 32 px puts them outside the picture (the border
         band then differs from a 64-px pad's as little as the interior does).
         """
+        if content_stats is not None and masks is not None:
+            raise ValueError("content statistics are one set for the whole image: they do not go with masks")
         h, w = content.shape[:2]
-        p = min(BORDER_PAD, h - 1, w - 1)  # a reflection can be at most the image's size less one
-        padded = np.pad(content, ((p, p), (p, p), (0, 0)), mode="reflect")
+        padded, p = _bordered(content)
         if masks is not None:
             masks = [np.pad(mask_array(m, (w, h)), p, mode="reflect") for m in masks]
         tile = _tile_for((w + 2 * p, h + 2 * p), tile_size)
         stats = self._statistics(styles)
         if tile is not None:
-            return self._render_tiled(padded, stats, alpha, mix, masks, tile)[p:p + h, p:p + w]
+            return self._render_tiled(padded, stats, alpha, mix, masks, tile, content_stats)[p:p + h, p:p + w]
         if masks is None:  # maybe one graph call
-            image = self._one_pass(_pad_to_stride(np.asarray(padded, np.float32)[None]), _mixture(stats, mix), alpha)
+            image, mixed = _pad_to_stride(np.asarray(padded, np.float32)[None]), _mixture(stats, mix)
+            image = (self._one_pass(image, mixed, alpha) if content_stats is None
+                     else self._tile_pass(image, content_stats, mixed, alpha))
             if image is not None:
                 return image[0, p:p + h, p:p + w]
-        t = self.target_features(padded, stats, alpha, mix, masks)
+        if content_stats is None:
+            t = self.target_features(padded, stats, alpha, mix, masks)
+        else:
+            t = self._targets(self.encode(padded), {k: [v] for k, v in content_stats.items()}, stats, alpha, mix, None)
         return self.decode(t, h + 2 * p, w + 2 * p)[0, p:p + h, p:p + w]
 
-    def _render_tiled(self, image: np.ndarray, stats: list[dict], alpha: float, mix, masks, tile: int) -> np.ndarray:
-        """`_render`'s image of a large HxWx3 `image` in tiles, in memory bounded by the tile: a first pass
-        sums every level's content features tile by tile (their mean and std over the whole image, within
-        each mask), a second encodes, maps and decodes each tile with a halo covering both networks' reach
-        and keeps its centre. Equal to the untiled image up to float rounding; the encoder runs twice
-        (holding the whole image's features instead took 9.4 GiB at 4096²)."""
-        image = _pad_to_stride(np.asarray(image, np.float32)[None])[0]
+    def _content_statistics(self, content: np.ndarray) -> dict:
+        """{layer: (mean, std)} of a content's features as `_render` encodes it (reflected border, tiles
+        above AUTO_TILE_PIXELS): what it takes as `content_stats`."""
+        padded, _ = _bordered(content)
+        tile = _tile_for(padded.shape[1::-1], None)
+        if tile is None:
+            return self._style_statistics(padded)
+        content, _ = self._tiled_statistics(_pad_to_stride(np.asarray(padded, np.float32)[None])[0], None, tile)
+        return {level: pairs[0] for level, pairs in content.items()}
+
+    def _tiled_statistics(self, image: np.ndarray, masks, tile: int) -> tuple[dict, dict]:
+        """The content statistics of an HxWx3 image whose sides are multiples of 8, summed tile by tile
+        ({level: [(mean, std)]}: one, or one per mask), and the masks at each level's resolution
+        ({level: [HxW]}, empty lists without masks)."""
         size = image.shape[:2]
         level_masks, sums = {}, {}
         encode = lambda x: {k: v[0] for k, v in self._features(x[None]).items()}  # noqa: E731
@@ -152,7 +167,21 @@ class AdainStylizer(Stylizer):
                 box = np.s_[round(y0 * scale):round(y1 * scale), round(x0 * scale):round(x1 * scale)]
                 for acc, m in zip(sums[level], [lm[box] for lm in level_masks[level]] or [None]):
                     acc.add(f, m)
-        content = {level: [acc.stats() for acc in accs] for level, accs in sums.items()}
+        return {level: [acc.stats() for acc in accs] for level, accs in sums.items()}, level_masks
+
+    def _render_tiled(self, image: np.ndarray, stats: list[dict], alpha: float, mix, masks, tile: int,
+                      content_stats: dict | None = None) -> np.ndarray:
+        """`_render`'s image of a large HxWx3 `image` in tiles, in memory bounded by the tile: a first pass
+        sums every level's content features tile by tile (their mean and std over the whole image, within
+        each mask; skipped where `content_stats` gives them), a second encodes, maps and decodes each tile
+        with a halo covering both networks' reach and keeps its centre. Equal to the untiled image up to
+        float rounding; the encoder runs twice (holding the whole image's features instead took 9.4 GiB at
+        4096²)."""
+        image = _pad_to_stride(np.asarray(image, np.float32)[None])[0]
+        if content_stats is None:
+            content, level_masks = self._tiled_statistics(image, masks, tile)
+        else:
+            content, level_masks = {level: [pair] for level, pair in content_stats.items()}, {}
         inputs = {"image": image, **{(level, i): m for level, ms in level_masks.items() for i, m in enumerate(ms)}}
         if masks is None:  # the tile graph's statistics: the same for every window
             whole, mixed = {level: pairs[0] for level, pairs in content.items()}, _mixture(stats, mix)
@@ -213,6 +242,14 @@ def _mixture(stats: list[dict], mix: Sequence[float] | None) -> dict:
     weights by default)."""
     weights = mix or [1.0 / len(stats)] * len(stats)
     return {k: mixed_statistics([st[k] for st in stats], weights) for k in stats[0]}
+
+
+def _bordered(content: np.ndarray) -> tuple[np.ndarray, int]:
+    """An HxWx3 content extended by BORDER_PAD pixels of reflection on every side (less for a smaller
+    image: a reflection can be at most the image's size less one), and that width."""
+    h, w = content.shape[:2]
+    p = min(BORDER_PAD, h - 1, w - 1)
+    return np.pad(content, ((p, p), (p, p), (0, 0)), mode="reflect"), p
 
 
 def _pad_to_stride(images: np.ndarray) -> np.ndarray:

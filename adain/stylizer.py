@@ -132,9 +132,15 @@ class Stylizer(ABC):
 
     @abstractmethod
     def _render(self, content: np.ndarray, styles: list, alpha: float, mix: Sequence[float] | None = None,
-                masks: Sequence[ImageLike] | None = None, tile_size: int | None = None) -> np.ndarray:
+                masks: Sequence[ImageLike] | None = None, tile_size: int | None = None,
+                content_stats: Any = None) -> np.ndarray:
         """The network's image (RGB 0-255, not clipped) of a prepared content, at its size, for styles
-        from `_encode_style`."""
+        from `_encode_style`; with `content_stats` (from `_content_statistics`) normalised as that content."""
+
+    def _content_statistics(self, content: np.ndarray) -> Any:
+        """What `_render` takes as `content_stats` for a prepared content, so that the frames of a shot can
+        share one frame's (`adain.temporal.GridAlign`); None where the runtime paints every input by its own."""
+        return None
 
     # ---- the API ------------------------------------------------------------------------------
     def stylize(
@@ -258,11 +264,11 @@ class Stylizer(ABC):
         """`stylize_frames`' frames, once its checks have passed."""
         encoded = None
 
-        def render(content: np.ndarray) -> np.ndarray:
-            return self._render(content, [encoded], alpha)
+        def render(content: np.ndarray, content_stats: Any = None) -> np.ndarray:
+            return self._render(content, [encoded], alpha, content_stats=content_stats)
 
         for frame in frames:
             p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
             if encoded is None:
                 encoded = self._encode_style(p.styles_in[0])
-            yield p.finish(render(p.content_in) if steady is None else steady(p.content_in, render))
+            yield p.finish(render(p.content_in) if steady is None else steady(p.content_in, render, self._content_statistics))

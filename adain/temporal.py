@@ -24,7 +24,7 @@ they are the same to the stylizer (`Stylizer.stylize_frames`).
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -36,11 +36,15 @@ TEMPORAL = "align"  # the default: bench/results/video.json
 BLEND = 0.4  # FlowBlend: share of the warped previous output where the flow holds (0.4-0.8 tried: least texture lost)
 HOLD = 0.5  # GridAlign: share of the previous output where the picture is still
 STILL = 6.0  # GridAlign: change of grey (0-255; 3x3 mean, 5x5 max) under which a pixel counts as still
+MOSTLY = 0.7  # GridAlign: share of still pixels under which the camera's motion is more than a shift: no blend
 EDGE = 16  # GridAlign: pixels at each edge that keep the frame's own stylization
 STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own noise: a still camera stays put
 MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
+REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
+CUT = 24.0  # GridAlign: mean change of grey (0-255) after the camera's motion that starts a new shot: measured at once
 
-Render = Callable[[np.ndarray], np.ndarray]
+Render = Callable[[np.ndarray, Any], np.ndarray]  # (network input, content statistics or None: its own) -> output
+Measure = Callable[[np.ndarray], Any]  # a frame's network input -> its content statistics (None: the runtime has none)
 
 
 def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -79,19 +83,46 @@ def overlap(d: np.ndarray, h: int, w: int) -> tuple[tuple[slice, slice], tuple[s
             (slice(max(dy, 0), h - max(-dy, 0)), slice(max(dx, 0), w - max(-dx, 0))))
 
 
+def max_filter(image: np.ndarray, radius: int) -> np.ndarray:
+    """The largest value within a (2 radius + 1)² square around each pixel of an HxW image, edges
+    repeated: Pillow's MaxFilter, in shifted maxima along each axis (it sorts every window: 70x slower).
+
+    >>> max_filter(np.eye(4, dtype=np.uint8), 1)[0].tolist()
+    [1, 1, 1, 0]
+    """
+    out = image.copy()
+    for axis in (0, 1):
+        src, n = out.copy(), image.shape[axis]
+        for k in range(1, radius + 1):
+            low, high = [slice(None)] * 2, [slice(None)] * 2
+            low[axis], high[axis] = slice(0, n - k), slice(k, n)
+            low, high = tuple(low), tuple(high)
+            np.maximum(out[low], src[high], out=out[low])
+            np.maximum(out[high], src[low], out=out[high])
+    return out
+
+
+def _box3(image: np.ndarray) -> np.ndarray:
+    """The mean over 3x3 pixels of an HxW image (0-255, as uint8: Pillow's box blur)."""
+    return np.asarray(Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1)))
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     """The mean of the channels, HxW float32 (0-255)."""
     return np.asarray(image, np.float32) @ np.full(3, 1 / 3, np.float32)
 
 
 class GridAlign:
-    """Keeps the scene on the encoder's grid as the camera moves, and still regions still.
+    """Keeps the scene on the encoder's grid as the camera moves, its statistics steady, and still
+    regions still.
 
     Args:
         hold: share of the previous output blended in where the picture is still (0: alignment only).
         still: change of the input's grey (0-255: mean over 3x3 pixels, largest within 5x5) under which a
             pixel is still.
         edge: pixels at each edge that keep the frame's own stylization.
+        refresh: frames painted with one frame's content statistics (AdaIN's normalisation) before they
+            are measured again; at once on a cut. The padded canvas then changes nothing but the grid.
 
     Example:
 
@@ -99,14 +130,16 @@ class GridAlign:
     from adain.temporal import GridAlign
 
     align = GridAlign()  # Stylizer.stylize_frames(frames, "painting.jpg") uses it by default
-    outputs = [align(frame, network) for frame in frames]  # network: HxWx3 float array -> its output
+    outputs = [align(frame, network) for frame in frames]  # network(input, None): HxWx3 float array -> its output
     ```
     """
 
-    def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE):
-        self.hold, self.still, self.edge = hold, still, edge
+    def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE, refresh: int = REFRESH):
+        self.hold, self.still, self.edge, self.refresh = hold, still, edge, refresh
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
+        self.statistics: Any = None  # the content statistics the frames are painted with
+        self.age = 0  # frames painted with them
 
     def motion(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]:
@@ -125,9 +158,9 @@ class GridAlign:
         found = found * scale
         return np.where(np.abs(found) < STEADY, 0.0, found)
 
-    def __call__(self, content: np.ndarray, render: Render) -> np.ndarray:
-        """The output for a frame's network input `content` (HxWx3 float32, 0-255), `render` mapping an
-        input to the network's output at its size."""
+    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
+        """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
+        and content statistics from `measure` (None without it) to the network's output at its size."""
         content = np.asarray(content, np.float32)
         grey = _grey(content)
         h, w = grey.shape
@@ -137,23 +170,28 @@ class GridAlign:
         else:
             self.offset = self.offset + self.motion(last[0], grey)
         whole = np.round(self.offset).astype(int)
+        steady = None  # over the overlap with the last frame: nothing near a pixel changed
+        if last is not None:
+            here, there = overlap(whole - last[2], h, w)
+            change = np.abs(grey[here] - last[0][there])
+            steady = max_filter(_box3(change), 2) < self.still
+        if measure is not None and (last is None or self.age >= self.refresh or change.mean() > CUT):
+            self.statistics, self.age = measure(content), 0
+        self.age += 1
         sx, sy = whole % STRIDE
         # the scene put back on the grid by top and left margins, the bottom and right filled to one shape for
         # every phase (a runtime compiles for each new shape)
         fill = [-(n + STRIDE - 1) % STRIDE + STRIDE - 1 - m for n, m in ((h, sy), (w, sx))]
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
-        out = np.asarray(render(canvas), np.float32)[sy:sy + h, sx:sx + w]
-        if last is not None and self.hold > 0:
-            here, there = overlap(whole - last[2], h, w)
-            change = np.abs(grey[here] - last[0][there])
+        out = np.array(np.asarray(render(canvas, self.statistics))[sy:sy + h, sx:sx + w], np.float32)  # ours to blend into
+        if steady is not None and self.hold > 0 and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
-            smoothed = Image.fromarray(np.clip(change, 0, 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1))
-            still[here] = np.asarray(smoothed.filter(ImageFilter.MaxFilter(5))) < self.still  # nothing near moved
+            still[here] = steady
             e = self.edge
             still[:e], still[h - e:], still[:, :e], still[:, w - e:] = False, False, False, False
-            before = np.zeros_like(out)
-            before[here] = last[1][there]
-            out = np.where(still[..., None], self.hold * before + (1 - self.hold) * out, out)
+            share = np.zeros((h, w, 1), np.float32)
+            share[here] = np.float32(self.hold) * still[here][..., None]
+            out[here] += share[here] * (last[1][there] - out[here])
         self.previous = (grey, out, whole)
         return out
 
@@ -179,39 +217,48 @@ class FlowBlend:
             import cv2
         except ImportError:
             raise ModuleNotFoundError("temporal='flow' needs OpenCV: pip install 'adain[video]'", name="cv2") from None
-        self.cv2, self.weight = cv2, weight
+        self.weight = weight
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey input, output) of the last frame
 
-    @staticmethod
-    @lru_cache(maxsize=2)
-    def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-        """Every pixel's (x, y), float32, for the frame size: made once, not per frame."""
-        return tuple(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
-
-    def __call__(self, content: np.ndarray, render: Render) -> np.ndarray:
-        """The output for a frame's network input `content` (HxWx3, 0-255), as `GridAlign`."""
-        cv2 = self.cv2
+    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
+        """The output for a frame's network input `content` (HxWx3, 0-255), as `GridAlign`'s; every frame
+        is painted with its own content statistics (`measure` is not used)."""
         grey = np.clip(_grey(content), 0, 255).astype(np.uint8)
-        stylized = np.asarray(render(content), np.float32)
+        stylized = np.asarray(render(content, None), np.float32)
         if self.previous is None or self.previous[0].shape != grey.shape:
             self.previous = (grey, stylized)
             return stylized
-        last_grey, last_out = self.previous
-        backward = self.flow.calc(grey, last_grey, None)  # where each pixel of this frame was in the last
-        forward = self.flow.calc(last_grey, grey, None)
-        h, w = grey.shape
-        xs, ys = self._grid(h, w)
-        map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
-        warped = cv2.remap(last_out, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        forward_there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        mismatch = ((forward_there + backward) ** 2).sum(-1)
-        magnitude = (forward_there ** 2).sum(-1) + (backward ** 2).sum(-1)
-        reliable = (mismatch < 0.01 * magnitude + 0.5) & (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+        warped, reliable = flow_warp(self.flow, self.previous[1], grey, self.previous[0])
         share = (self.weight * reliable.astype(np.float32))[..., None]
         out = share * warped + (1.0 - share) * stylized
         self.previous = (grey, out)
         return out
+
+
+@lru_cache(maxsize=2)
+def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pixel's (x, y), float32, for a frame size: made once, not per frame."""
+    return tuple(np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32)))
+
+
+def flow_warp(flow, previous: np.ndarray, grey: np.ndarray, last_grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`previous` (HxWxC float32, of the last frame) carried to this frame along the optical flow `flow`
+    (an OpenCV DenseOpticalFlow) finds between the frames' greys (HxW uint8), and where that flow holds:
+    a forward-backward check (Sundaram et al. 2010), inside the frame. (warped, HxW bool)"""
+    import cv2
+
+    backward = flow.calc(grey, last_grey, None)  # where each pixel of this frame was in the last
+    forward = flow.calc(last_grey, grey, None)
+    h, w = grey.shape
+    xs, ys = _grid(h, w)
+    map_x, map_y = xs + backward[..., 0], ys + backward[..., 1]
+    warped = cv2.remap(previous, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    forward_there = cv2.remap(forward, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    mismatch = ((forward_there + backward) ** 2).sum(-1)
+    magnitude = (forward_there ** 2).sum(-1) + (backward ** 2).sum(-1)
+    inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
+    return warped, (mismatch < 0.01 * magnitude + 0.5) & inside
 
 
 def temporal_filter(mode: str) -> GridAlign | FlowBlend | None:

@@ -13,7 +13,7 @@ def make_clip(path: Path, seconds: float, fps: int = 12, size: str = "96x64", au
     sound = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"] if audio else []
     subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
                     f"testsrc=size={size}:rate={fps}", *sound, "-t", str(seconds), "-shortest", "-c:v", "libx264",
-                    "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else []), str(path)], check=True)
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else []), str(path)], check=True)
     return path
 
 

@@ -185,6 +185,24 @@ def test_tiled_output_equals_untiled(stylizer, fixtures):
         stylizer.stylize(content.astype(np.uint8), fixtures / "style.png", tile_size=30)
 
 
+def test_a_content_painted_with_given_statistics(stylizer, fixtures):
+    """`_render(content_stats=...)` normalises the content by the statistics given: its own (from
+    `_content_statistics`) give the ordinary picture, whole or in tiles; another photo's give another picture;
+    with masks they are refused (each mask has statistics of its own)."""
+    content = np.asarray(Image.open(fixtures / "content.png").convert("RGB").resize((200, 152)), np.float32)
+    style = np.asarray(Image.open(fixtures / "style.png").convert("RGB"), np.float32)
+    own = stylizer._content_statistics(content)
+    whole = stylizer._render(content, [style], 0.9, tile_size=0)
+    for tile in (0, 64):
+        given = stylizer._render(content, [style], 0.9, tile_size=tile, content_stats=own)
+        assert np.abs(whole - given).max() <= 1e-4 * np.ptp(whole) + 0.01, tile
+    other = stylizer._content_statistics(np.ascontiguousarray(content[::-1, :, ::-1]) * 0.5)
+    moved = stylizer._render(content, [style], 0.9, tile_size=0, content_stats=other)
+    assert np.abs(whole - moved).mean() > 0.2 * np.abs(whole).mean()
+    with pytest.raises(ValueError, match="masks"):
+        stylizer._render(content, [style], 0.9, masks=[np.ones((152, 200), np.float32)], content_stats=own)
+
+
 def test_tiles_are_windows_of_one_shape_that_stitch_exactly():
     """Every window has one shape (a runtime compiling per shape compiles once), tiles cover the image
     once, and a map whose reach is within the halo stitches to its whole-image result."""

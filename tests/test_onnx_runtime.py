@@ -186,6 +186,23 @@ def test_tiles_are_one_call_each_of_the_tile_graph_and_equal_untiled(fixtures):
     assert whole.std() > 10 and np.abs(whole - tiled).mean() <= 0.05 and np.abs(whole - tiled).max() <= 2
 
 
+def test_frames_share_one_frames_statistics_through_the_tile_graph(fixtures):
+    """`temporal="align"` on onnx-int8: a frame's content statistics are one call of the style graph, and
+    the frames painted with them are one tile-graph call each, measured again every REFRESH frames and at
+    once on a cut."""
+    from adain.temporal import REFRESH
+
+    s = Stylizer.load(runtime="onnx-int8")
+    photo = np.asarray(Image.open(fixtures / "content.png").convert("RGB").resize((96, 64)))
+    other = np.asarray(Image.open(fixtures / "style.png").convert("RGB").resize((96, 64)))
+    frames = [photo] * (REFRESH + 2) + [other]
+    calls = _record_calls(s, ("encoder", "decoder", "one_pass", "tile_graph", "style_graph"))
+    outs = [np.asarray(o, np.float32) for o in s.stylize_frames(frames, fixtures / "style.png", max_size=None)]
+    measured = ["style_graph", "tile_graph"]
+    assert calls == ["style_graph"] + measured + ["tile_graph"] * (REFRESH - 1) + measured + ["tile_graph"] + measured
+    assert outs[0].std() > 10 and all(np.array_equal(out, outs[0]) for out in outs[1:-1])  # one frame, held still
+
+
 def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr):
     """A new style is one call of style_int8.onnx (the int8 encoder with the per-channel statistics as its
     outputs): equal to the encoder graph's features reduced in numpy, and a stylization with a new style

@@ -119,9 +119,11 @@ class HubStylizer(Stylizer):
         return style  # the module encodes its style on every call
 
     def _render(self, content: np.ndarray, styles: list, alpha: float, mix=None, masks=None,
-                tile_size: int | None = None) -> np.ndarray:
+                tile_size: int | None = None, content_stats=None) -> np.ndarray:
         import tensorflow as tf
 
+        if content_stats is not None:
+            raise ValueError("a hub module normalises every input by its own statistics")
         if alpha != 1.0 and not self.has_alpha:
             raise ValueError("this hub module has no alpha input: export it with --alpha-input or use alpha=1")
         args = [tf.constant(content[None] / 255.0, tf.float32), tf.constant(styles[0][None] / 255.0, tf.float32)]
