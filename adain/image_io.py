@@ -267,18 +267,18 @@ def save_image(image: Image.Image, path: str | Path) -> None:
     tmp.replace(path)
 
 
-def image_grid(rows, cell: int, gap: int = 0) -> Image.Image:
+def image_grid(rows, cell: int | tuple[int, int], gap: int = 0) -> Image.Image:
     """Rows of images (PIL images or HxWx3 arrays in 0-255) as one RGB picture on white: each scaled to
-    fit a `cell`-pixel square, aspect kept, centred in it; `gap` pixels between cells.
+    fit a cell (`cell` pixels square, or (width, height)), aspect kept, centred in it; `gap` pixels between cells.
 
     >>> image_grid([[np.zeros((4, 8, 3)), Image.new("RGB", (2, 2))]], cell=16, gap=2).size
     (34, 16)
     """
+    w, h = (cell, cell) if isinstance(cell, int) else cell
     columns = max(len(row) for row in rows)
-    grid = Image.new("RGB", (columns * (cell + gap) - gap, len(rows) * (cell + gap) - gap), "white")
+    grid = Image.new("RGB", (columns * (w + gap) - gap, len(rows) * (h + gap) - gap), "white")
     for r, row in enumerate(rows):
         for c, img in enumerate(row):
-            img = ImageOps.contain(img.convert("RGB") if isinstance(img, Image.Image) else to_pil(img),
-                                   (cell, cell), Image.LANCZOS)
-            grid.paste(img, (c * (cell + gap) + (cell - img.width) // 2, r * (cell + gap) + (cell - img.height) // 2))
+            img = ImageOps.contain(img.convert("RGB") if isinstance(img, Image.Image) else to_pil(img), (w, h), Image.LANCZOS)
+            grid.paste(img, (c * (w + gap) + (w - img.width) // 2, r * (h + gap) + (h - img.height) // 2))
     return grid

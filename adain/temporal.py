@@ -8,17 +8,22 @@ whose shift (24, 16) is a multiple of the stride.
 `GridAlign` (the default, `temporal="align"`) answers that at its cause: it follows the camera's motion
 (phase correlation, checked against "no motion" by the frames' own pixels, so a moving object does not
 drag the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
-first frame; the network then paints the same place with the same texture. Where the picture is still
-once the camera's motion is taken out, it also blends in the previous output (no resampling: the shift
-is a whole number of pixels), which holds the background still when an object moves over it. The
-frame's edges keep their own stylization: what lies beyond an edge changes as the camera moves.
+first frame; the network then paints the same place with the same texture. AdaIN normalises the frames
+of a shot by one frame's content statistics, measured again every REFRESH frames and at once on a cut,
+so neither the padding nor an object crossing the picture moves the whole frame's colours. Where the
+picture is still once the camera's motion is taken out, it also blends in the previous output (no
+resampling: the shift is a whole number of pixels), which holds the background still when an object
+moves over it; not where most of the frame moves after the shift (a zoom, a turn), where the "still"
+pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges keep
+their own stylization: what lies beyond an edge changes as the camera moves.
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
 repeated bilinear warps soften the strokes. Numbers: docs/inputs.md, bench/results/video.json.
 
-Both are called with a frame's network input and a function that renders an input to its output, so
-they are the same to the stylizer (`Stylizer.stylize_frames`).
+Both are called with a frame's network input, a function that renders an input (with given content
+statistics, or its own) and one that measures a frame's statistics, so they are the same to the
+stylizer (`Stylizer.stylize_frames`).
 """
 
 from __future__ import annotations
