@@ -61,15 +61,17 @@ def main() -> None:
         print(f"made {clip.name}: {source['frames']} frames, {source['seconds']:.1f} s, {source['size']} in {made_s:.0f} s", flush=True)
         cmd = [sys.executable, "-m", "adain.cli", "stylize", str(clip), str(STYLE), "-o", str(out),
                "--max-size", str(args.max_size), *(["--temporal", args.temporal] if args.temporal else [])]
+        log = Path(tmp) / "stderr.txt"  # the progress bar's; a pipe would fill and stop the command
         t0, peak = time.perf_counter(), 0.0
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
-                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        while proc.poll() is None:
-            peak = max(peak, tree_rss_mib(proc.pid))
-            time.sleep(0.5)
+        with log.open("wb") as stderr:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, cwd=ROOT,
+                                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            while proc.poll() is None:
+                peak = max(peak, tree_rss_mib(proc.pid))
+                time.sleep(0.5)
         seconds = time.perf_counter() - t0
         if proc.returncode:
-            raise SystemExit(f"adain stylize failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"adain stylize failed ({proc.returncode}): {log.read_text(errors='replace')[-2000:]}")
         result = clip_meta(out)
     row = {"machine": machine(), "command": " ".join(["adain", *cmd[3:]]), "input": {
                "size": source["size"], "fps": source["fps"], "frames": source["frames"], "seconds": round(source["seconds"], 2),
