@@ -78,9 +78,10 @@ def test_a_clip_that_cannot_be_read_is_one_line(tmp_path):
 
 def test_align_holds_a_pan_and_a_moving_object_steadier_than_per_frame():
     """The default `temporal="align"` on bench/bench_video.py's clips of known motion, by the warping error
-    with the exact motion (measured on 24 frames: 0.004-0.006x per-frame's on the pan, 0.33-0.41x on the
+    with the exact motion (measured on 24 frames: 0.003-0.010x per-frame's on the pan, 0.33-0.41x on the
     object clip); "flow" steadier than per-frame on the object; "off" is per-frame AdaIN itself. On the zoom,
-    which no shift explains, align does not blend: its strokes keep per-frame's contrast."""
+    which no shift explains, align does not blend: its strokes keep per-frame's contrast (0.999x over 8
+    frames; 0.970x when it blended)."""
     from adain.stylizer import Stylizer
 
     stylizer = Stylizer.load(runtime="onnx-int8")
@@ -97,7 +98,7 @@ def test_align_holds_a_pan_and_a_moving_object_steadier_than_per_frame():
     assert errors["pan", "align"] < 0.05 * errors["pan", "off"], errors
     assert errors["object", "align"] < 0.6 * errors["object", "off"], errors
     assert errors["object", "flow"] < 0.7 * errors["object", "off"], errors
-    assert strokes["zoom", "align"] > 0.97 * strokes["zoom", "off"] and strokes["zoom", "flow"] < 0.9 * strokes["zoom", "off"], strokes
+    assert strokes["zoom", "align"] > 0.99 * strokes["zoom", "off"] and strokes["zoom", "flow"] < 0.9 * strokes["zoom", "off"], strokes
     with pytest.raises(ValueError, match="temporal"):
         stylizer.stylize_frames(frames, bench_video.STYLE, temporal="smooth")
 
