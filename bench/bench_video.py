@@ -13,12 +13,13 @@ frames show, 16 px away from the patch) and "zoom" (the camera moves in by 1 % a
 the earlier frame's output is carried to the later one bilinearly, as Lai et al. warp by the flow), and
 where Gradio is installed a real clip it ships, "earth" (the Earth at night turning, 480x270, its first 24
 frames), measured along the flow that OpenCV's DIS finds between the input frames where a forward-backward
-check holds ("flow" blends along DIS too, so this yardstick leans its way). Short-term error: frame t against frame t-1 aligned by the known
-motion (16-px margins), mean squared difference on a 0-1 scale; long-term: t against t-8.
+check holds ("flow" blends along DIS too, so this yardstick leans its way). Short-term error: frame t
+against frame t-1 aligned by the motion (16-px margins), mean squared difference on a 0-1 scale;
+long-term: t against t-8.
 
 The style loss is also given as the mean over four of VGG's grid phases (`style_loss_phases`: every fourth
-frame and its output cropped to (W - 8) x (H - 8) at offsets (3k mod 8, k), k = 0..3). VGG's style statistics move with
-the grid: per-frame AdaIN's output, measured on the grid it was painted on, scores 0.586 on the pan (Starry
+frame and its output cropped to (W - 8) x (H - 8) at offsets (3k mod 8, k), k = 0..3). VGG's style
+statistics move with the grid: per-frame AdaIN's output, measured on the grid it was painted on, scores 0.586 on the pan (Starry
 Night) and 0.61-0.65 cropped by a few pixels, while an output painted on the scene's grid ("align") is
 measured off its grid on 7 frames of 8; the mean over phases compares the two on equal terms.
 """
