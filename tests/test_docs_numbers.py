@@ -33,6 +33,8 @@ CLAIMS = [
         (0, "| {:g} / 13.7 s"), (1, "5.75 / {:.1f} s"), (2, ", {:.1f} / 12.1 s"), (3, "10.0 / {:.1f} s"))],
     ("docs/performance.md", "load_test.json", ("throughput_rps",), "{:.1f} req/s", True),
     ("docs/performance.md", "load_test.json", ("latency_p95_s",), "p95 {:.1f} s", True),
+    ("README.md", "video.json", ("clips", "pan", "align", "vs_off", "short_term_error"), "on a pan, {:.3f}x", False),
+    ("README.md", "video.json", ("clips", "pan", "align", "vs_off", "fps"), "at {:.2f}x its speed", True),
     ("docs/inputs.md", "long_video.json", ("peak_rss_mib_tree",), "peaked at {} MiB", False),
     ("docs/inputs.md", "long_video.json", ("output", "frames"), "{:,} frames and", False),
     ("docs/inputs.md", "video.json", ("clips", "pan", "align", "vs_off", "short_term_error"), "0.00005 ({:.3f}x)", True),
