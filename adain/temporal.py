@@ -179,7 +179,8 @@ class GridAlign:
         if last is not None:
             here, there = overlap(whole - last[2], h, w)
             change = np.abs(grey[here] - last[0][there])
-            steady = max_filter(_box3(change), 2) < self.still
+            if self.hold > 0:  # the blend's mask: not made where nothing is blended
+                steady = max_filter(_box3(change), 2) < self.still
         if measure is not None and (last is None or self.age >= self.refresh or change.mean() > CUT):
             self.statistics, self.age = measure(content), 0
         self.age += 1
@@ -189,7 +190,7 @@ class GridAlign:
         fill = [-(n + STRIDE - 1) % STRIDE + STRIDE - 1 - m for n, m in ((h, sy), (w, sx))]
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
         out = np.array(np.asarray(render(canvas, self.statistics))[sy:sy + h, sx:sx + w], np.float32)  # ours to blend into
-        if steady is not None and self.hold > 0 and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
+        if steady is not None and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
             still[here] = steady
             e = self.edge
