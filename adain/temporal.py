@@ -6,8 +6,8 @@ and 2 px down a frame (`bench/bench_video.py`), consecutive frames differ 15x mo
 whose shift (24, 16) is a multiple of the stride.
 
 `GridAlign` (the default, `temporal="align"`) answers that at its cause: it follows the camera's motion
-(phase correlation, checked against "no motion" by the frames' own pixels, so a moving object does not
-drag the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
+(phase correlation from an anchor frame, checked at full size against "no motion" by the frames' own
+pixels, so neither a moving object nor a picture turning under a still camera drags the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
 first frame; the network then paints the same place with the same texture. AdaIN normalises the frames
 of a shot by one frame's content statistics, measured again every REFRESH frames and at once on a cut,
 so neither the padding nor an object crossing the picture moves the whole frame's colours. Where the
@@ -45,6 +45,7 @@ MOSTLY = 0.7  # GridAlign: share of still pixels under which the camera's motion
 EDGE = 16  # GridAlign: pixels at each edge that keep the frame's own stylization
 STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own noise: a still camera stays put
 MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
+SPAN = 32  # GridAlign: the camera's motion (px) from the anchor frame after which a later frame becomes the anchor
 REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
 CUT = 24.0  # GridAlign: mean change of grey (0-255) after the camera's motion that starts a new shot: measured at once
 
@@ -142,6 +143,7 @@ class GridAlign:
     def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE, refresh: int = REFRESH):
         self.hold, self.still, self.edge, self.refresh = hold, still, edge, refresh
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
+        self.anchor: tuple[np.ndarray, np.ndarray] | None = None  # (grey, offset) of the frame motion is measured from
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
         self.statistics: Any = None  # the content statistics the frames are painted with
         self.age = 0  # frames painted with them
@@ -150,17 +152,15 @@ class GridAlign:
         """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]:
         phase correlation, unless the frames agree better unmoved (an object moving over a still scene)."""
         scale = max(1, -(-max(a.shape) // MOTION_SIDE))
-        if scale > 1:
-            a, b = (sum(x[i::scale, j::scale][:x.shape[0] // scale, :x.shape[1] // scale]
-                        for i in range(scale) for j in range(scale)) / scale ** 2 for x in (a, b))
-        found = phase_correlation(a, b)
-        misfit = []
+        small = [x if scale == 1 else sum(x[i::scale, j::scale][:x.shape[0] // scale, :x.shape[1] // scale]
+                                          for i in range(scale) for j in range(scale)) / scale ** 2 for x in (a, b)]
+        found = phase_correlation(*small) * scale
+        misfit = []  # at full size: the whole pixels the grid would move by, against none
         for d in (np.round(found), np.zeros(2)):
             here, there = overlap(d, *a.shape)
             misfit.append(float(np.abs(b[here] - a[there]).mean()))
         if misfit[0] > misfit[1]:
             return np.zeros(2)
-        found = found * scale
         return np.where(np.abs(found) < STEADY, 0.0, found)
 
     def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
@@ -170,10 +170,13 @@ class GridAlign:
         grey = _grey(content)
         h, w = grey.shape
         last = self.previous if self.previous is not None and self.previous[0].shape == grey.shape else None
+        moved = np.zeros(2)
         if last is None:
-            self.offset = np.zeros(2)
-        else:
-            self.offset = self.offset + self.motion(last[0], grey)
+            self.offset, self.anchor = np.zeros(2), (grey, np.zeros(2))
+        else:  # from the anchor, not chained: a sub-pixel motion of the picture (the Earth turning under a still
+            # camera) does not add up to whole pixels that the check against "no motion" never saw
+            moved = self.motion(self.anchor[0], grey)
+            self.offset = self.anchor[1] + moved
         whole = np.round(self.offset).astype(int)
         steady = None  # over the overlap with the last frame: nothing near a pixel changed
         if last is not None:
@@ -181,7 +184,10 @@ class GridAlign:
             change = np.abs(grey[here] - last[0][there])
             if self.hold > 0:  # the blend's mask: not made where nothing is blended
                 steady = max_filter(_box3(change), 2) < self.still
-        if measure is not None and (last is None or self.age >= self.refresh or change.mean() > CUT):
+        cut = last is not None and change.mean() > CUT
+        if cut or np.abs(moved).max() > SPAN:
+            self.anchor = (grey, self.offset)
+        if measure is not None and (last is None or self.age >= self.refresh or cut):
             self.statistics, self.age = measure(content), 0
         self.age += 1
         sx, sy = whole % STRIDE

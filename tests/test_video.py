@@ -131,6 +131,30 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
     np.testing.assert_allclose(phase_correlation(a, np.roll(a, (-2, 5), axis=(0, 1))), (-5, 2), atol=0.01)
 
 
+def test_align_keeps_a_still_camera_still_under_a_slowly_moving_picture_and_follows_a_slow_pan():
+    """A patch of a sixth of the frame moving 0.15 px a frame under a still camera (as the Earth turns in
+    Gradio's world.mp4) leaves the grid where it is: chained per-frame estimates added up to whole pixels
+    that the check against "no motion" never saw, and a check at the reduced size it is estimated at saw
+    half pixels; both moved the grid to and fro. A pan of (0.15, 0.1) px a frame is followed."""
+    from adain.temporal import GridAlign
+
+    photo = Image.open(bench_video.PHOTO).convert("RGB").resize((1024, 1024))
+
+    def moved(t: float, dx: float, dy: float) -> np.ndarray:
+        shifted = photo.transform(photo.size, Image.AFFINE, (1, 0, dx * t, 0, 1, dy * t), Image.BILINEAR)
+        return np.asarray(shifted, np.float32)[300:300 + bench_video.H, 200:200 + bench_video.W]
+
+    still, pan, wholes = GridAlign(hold=0), GridAlign(hold=0), []
+    for t in range(24):
+        frame = moved(0, 0, 0).copy()
+        frame[72:216, 128:384] = moved(t, 0.15, 0)[72:216, 128:384]
+        still(frame, lambda canvas, statistics: canvas)
+        pan(moved(t, 0.15, 0.1), lambda canvas, statistics: canvas)
+        wholes.append(still.previous[2])
+    assert not np.any(wholes), wholes
+    np.testing.assert_allclose(pan.offset, (0.15 * 23, 0.1 * 23), atol=0.5)
+
+
 def test_the_cli_passes_temporal_through(tmp_path):
     """`--temporal off` is per-frame AdaIN: its frames are not the default's (aligned, on a canvas of one shape)."""
     frames = bench_video.clips()["pan"][0][:4]
