@@ -42,6 +42,18 @@ def identity_loss(images, content_images, features: Mapping, content_features: M
     return pixel_weight * pixels + feats
 
 
+def shift_consistency_loss(whole, moved, shift, margin: int):
+    """How differently a decoder paints one place when its input moves by less than the encoder's stride:
+    pixel MSE (0-1 scale) of `whole`, the output for a crop, and `moved`, the output for the crop's window
+    at `shift` = (dy, dx) px (N x h x w x 3, h and w smaller than whole's by at least the shift), where
+    both show the same place, `margin` px in from `moved`'s edges (what lies beyond an edge may differ).
+    A shift-equivariant decoder scores 0 (compound regularisation, Wang et al. 2020)."""
+    n, h, w, c = ops.shape(moved)
+    size = (n, h - 2 * margin, w - 2 * margin, c)
+    same = ops.slice(whole, (0, shift[0] + margin, shift[1] + margin, 0), size)
+    return mse(same / 255.0, moved[:, margin:h - margin, margin:w - margin] / 255.0)
+
+
 def gram_matrix(features):
     """(N,H,W,C) -> (N,C,C) Gram matrix normalised by the number of positions."""
     features = ops.cast(features, "float32")

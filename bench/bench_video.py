@@ -5,6 +5,7 @@ frames' style and content losses (normalised VGG, as `adain evaluate` reports th
 each averaged over several paintings.
 
     python bench/bench_video.py [--styles 1_starry_night 2_great_wave ...]   # -> bench/results/video.json, video_strip.jpg
+    python bench/bench_video.py --clips earth   # measures that clip again; the others are kept from video.json
 
 Clips, 512x288, 24 frames, made from the demo's example photo: "pan" (the camera moves 3 px right and
 2 px down a frame: shifts that are not multiples of the encoder's stride), "object" (a patch of
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import itertools
+import json
 import os
 import sys
 import time
@@ -169,6 +171,8 @@ def main() -> None:
     parser.add_argument("--styles", nargs="+", default=BENCH_STYLES, help="example paintings (demo/examples/styles)")
     parser.add_argument("--runtime", help="as in adain stylize (default: the fastest installed)")
     parser.add_argument("--out", default="video.json", help="file name under bench/results")
+    parser.add_argument("--clips", nargs="+", help="measure only these clips; the others' entries (each with the date "
+                        "it was measured) are kept from the results file")
     args = parser.parse_args()
 
     from adain.encoder import build_encoder
@@ -182,8 +186,13 @@ def main() -> None:
     modes = ("off", *(m for m in TEMPORAL_MODES if m != "off"))
     result = {"machine": machine(), "runtime": type(stylizer).__name__, "frames": FRAMES, "size": [W, H],
               "styles": list(args.styles), "clips": {}}
+    kept = ROOT / "bench" / "results" / args.out
+    if args.clips and kept.exists():
+        result["clips"] = {k: v for k, v in json.loads(kept.read_text())["clips"].items() if k not in args.clips}
     for name, (frames, boxes) in clips().items():
-        result["clips"][name] = {mode: {"per_style": {}} for mode in modes}
+        if args.clips and name not in args.clips:
+            continue
+        result["clips"][name] = {"date": result["machine"]["date"], **{mode: {"per_style": {}} for mode in modes}}
         for style_name in args.styles:
             path = STYLES / f"{style_name}.jpg"
             style = image_array(path, 512)
@@ -201,17 +210,19 @@ def main() -> None:
                        "style_loss_phases": round(float(phases), 4), "fps": round(FRAMES / seconds, 2)}
                 result["clips"][name][mode]["per_style"][style_name] = row
                 print(name, style_name, mode, row, flush=True)
-        for mode, entry in result["clips"][name].items():  # means over the styles, and their ratio to per-frame's
+        entries = {mode: result["clips"][name][mode] for mode in modes}
+        for mode, entry in entries.items():  # means over the styles, and their ratio to per-frame's
             entry.update({k: round(float(np.mean([r[k] for r in entry["per_style"].values()])), 6) for k in METRICS})
-        base = result["clips"][name]["off"]
-        for entry in result["clips"][name].values():
+        base = entries["off"]
+        for entry in entries.values():
             entry["vs_off"] = {k: round(entry[k] / base[k], 3) for k in METRICS}
             for k in ("style_loss", "style_loss_phases"):
                 entry[f"{k}_vs_off_worst"] = round(max(r[k] / base["per_style"][s][k]
                                                          for s, r in entry["per_style"].items()), 3)
     out = save_result(args.out, result)
-    pan_strip(stylizer, modes).save(out.with_name("video_strip.jpg"), quality=90)
-    print(f"wrote {out.with_name('video_strip.jpg')} (rows: {', '.join(modes)}; one place of the pan in frames 8-11)")
+    if not args.clips or "pan" in args.clips:
+        pan_strip(stylizer, modes).save(out.with_name("video_strip.jpg"), quality=90)
+        print(f"wrote {out.with_name('video_strip.jpg')} (rows: {', '.join(modes)}; one place of the pan in frames 8-11)")
 
 
 if __name__ == "__main__":

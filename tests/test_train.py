@@ -302,7 +302,7 @@ def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(fo
     np.testing.assert_allclose(grown, paper, atol=1e-3)
 
     content, style = trainer.content.batch_at(0), trainer.style.batch_at(0)
-    feats, stats, identity_images = trainer._encode(content, style)
+    feats, stats, identity_images, _ = trainer._encode(content, style)
     np.testing.assert_array_equal(np.asarray(identity_images), content[-1:])  # the last pair: content as style
     own = trainer._encode(content, np.concatenate([style[:-1], content[-1:]]))[1]
     for level, (mean, _) in stats.items():
@@ -319,6 +319,47 @@ def test_multilevel_run_with_identity_pairs_grows_an_init_decoder_and_resumes(fo
     assert read_log(run)["step"].tolist() == [1, 2, 3]
     with pytest.raises(ValueError, match="identity"):
         TrainConfig("a", "b", "c", batch=2, identity=1, reuse=2)
+
+
+def test_shift_consistency_loss_values():
+    """0 for outputs that move with their input; the MSE over the shared place, edges left out, otherwise."""
+    from adain.losses import shift_consistency_loss
+
+    whole = np.random.default_rng(0).uniform(0, 255, (2, 40, 40, 3)).astype(np.float32)
+    moved = whole[:, 3:35, 5:37].copy()  # the window at (dy, dx) = (3, 5), 8 px smaller
+    assert float(shift_consistency_loss(whole, moved, (3, 5), 4)) == 0.0
+    assert float(shift_consistency_loss(whole, moved, (5, 3), 4)) > 0.05
+    moved[:, :4] += 255.0  # inside the left-out edge
+    assert float(shift_consistency_loss(whole, moved, (3, 5), 4)) == 0.0
+    moved[:, 4:28, 4:28] += 25.5  # 0.1 on the 0-1 scale, everywhere measured
+    assert float(shift_consistency_loss(whole, moved, (3, 5), 4)) == pytest.approx(0.01, rel=1e-4)
+
+
+def test_the_consistency_term_is_in_the_step(folders, tmp_path, tiny_decoder_path):
+    """--consistency: the contents' window at the shift given is encoded, and its output enters the step's
+    loss with the weight given (the total grows by exactly weight x the term). Whether the term steadies a
+    real decoder is measured on the real one (issue #33's note), not on a tiny one."""
+    from adain.decoder import decoder_inputs
+    from adain.evaluate import targets_of
+    from adain.losses import shift_consistency_loss
+    from adain.train.config import CONSISTENCY_MARGIN
+    from adain.train.loop import decoder_step
+
+    with pytest.raises(ValueError, match="crop over 40"):
+        config(folders, tmp_path / "small", steps=1, crop=32, consistency=1.0)
+    trainer = Trainer(config(folders, tmp_path / "run", steps=3, consistency=300.0, crop=64, val_every=100,
+                             init=str(tiny_decoder_path), width=0.05))
+    trainer.fit()
+    content, style = trainer.content.batch_at(0), trainer.style.batch_at(0)
+    feats, stats, _, moved = trainer._encode(content, style, np.array([3, 5], np.int32))
+    window = trainer.encoder(content[:, 3:59, 5:61])
+    np.testing.assert_allclose(np.asarray(moved[0]["relu4_1"]), np.asarray(window["relu4_1"]), rtol=1e-4, atol=1e-3)
+    decoder, opt = trainer.decoder, keras.optimizers.Adam(0.0)
+    outs = [decoder(decoder_inputs(decoder, targets_of(f, stats))) for f in (feats, moved[0])]
+    term = float(shift_consistency_loss(*outs, (3, 5), CONSISTENCY_MARGIN))
+    plain = float(decoder_step(trainer.encoder, decoder, opt, feats, stats, STYLE_WEIGHT)[0])
+    both = float(decoder_step(trainer.encoder, decoder, opt, feats, stats, STYLE_WEIGHT, moved=moved, consistency=2.0)[0])
+    assert term > 1e-4 and both - plain == pytest.approx(2.0 * term, rel=1e-3)
 
 
 def test_sharp_crops_are_never_upsampled_and_augmented_styles_vary():

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from adain.defaults import option
+from adain.vgg_spec import STRIDE
 
 STYLE_WEIGHT = 10.0  # lambda of the AdaIN paper: total loss = content loss + STYLE_WEIGHT * style loss
+CONSISTENCY_MARGIN = 16  # px of the shifted output's edges the shift-consistency term leaves out
 IDENTITY_PIXEL_WEIGHT = 50.0  # identity pairs: pixel MSE (0-1 scale) x this + feature MSE (SANet's weights)
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")  # auto: adain.train.hardware.auto_precision
 COMPILE_MODES = ("auto", "graph", "xla")  # auto: adain.train.hardware.use_xla
@@ -47,6 +49,9 @@ class TrainConfig:
     width: float = option(0.5, "decoder width multiplier, 1 = the paper's decoder")
     multilevel: bool = option(False, "decoder with skip paths from relu3_1, relu2_1, relu1_1 (grows an --init decoder)")
     identity: int = option(0, "pairs per batch whose style is the content itself, trained to give it back")
+    consistency: float = option(0.0, "weight of the shift-consistency term: the outputs for a crop and for its window "
+                                "moved by 1-7 px (under the encoder's stride) must agree where both show the same place "
+                                "(pixel MSE, 0-1 scale): steadier video; 0 = off")
     sharp_crops: bool = option(False, "never upsample training crops: the short side goes to [crop, its own size]")
     style_augment: bool = option(False, "rotate, flip and permute the colours of style crops (new styles from old)")
     ema: float = option(0.99, "momentum of the weights' moving average, which is validated and shipped; 0 = off")
@@ -80,6 +85,11 @@ class TrainConfig:
             raise ValueError(f"identity must be between 0 and the batch size - 1 ({self.batch - 1}), got {self.identity}")
         if self.identity and self.reuse > 1:
             raise ValueError("identity pairs need --reuse 1 (rotating the styles would pair a content with another)")
+        if self.consistency < 0:
+            raise ValueError(f"consistency must be >= 0, got {self.consistency}")
+        if self.consistency and self.crop - STRIDE <= 2 * CONSISTENCY_MARGIN:
+            raise ValueError(f"--consistency needs a crop over {STRIDE + 2 * CONSISTENCY_MARGIN} px (the moved window "
+                             f"is {STRIDE} px smaller, {CONSISTENCY_MARGIN} px of its edges left out), got {self.crop}")
         if not 0 <= self.ema < 1:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if self.precision not in PRECISIONS:

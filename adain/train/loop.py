@@ -15,21 +15,22 @@ from tqdm import tqdm
 
 from adain import autodiff
 from adain.data import CropSampler, center_crop, list_images, split_holdout
-from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, decoder_meta, load_decoder, save_decoder
+from adain.decoder import SKIP_LEVELS, Decoder, copy_decoder, decoder_inputs, decoder_meta, load_decoder, save_decoder
 from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.full_size import SPACES, FullSizeValidator
 from adain.image_io import load_image
 from adain.train import distributed
 from adain.train.clock import StepClock
-from adain.train.config import TrainConfig
+from adain.losses import shift_consistency_loss
+from adain.train.config import CONSISTENCY_MARGIN, TrainConfig
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
 from adain.train.plots import plot_losses, save_grid
 from adain.train.schedule import WarmInverseTimeDecay
 from adain.train.state import (Segment, TrainState, checkpoint_dir, commit_checkpoint, has_checkpoint, load_optimizer,
                                 prune_checkpoints, save_optimizer)
-from adain.vgg_spec import STYLE_LAYERS
+from adain.vgg_spec import STRIDE, STYLE_LAYERS
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C; kill, a job scheduler, the end of a session
 BEST_FILES = {"best_val": "best_decoder.npz", "best_full_val": "best_full_decoder.npz"}  # TrainState field -> weights
@@ -53,7 +54,8 @@ def _stop_requests():
 
 
 def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.optimizers.Optimizer,
-                 content_feats: dict, target_stats, style_weight: float, identity_images=None, forward=None):
+                 content_feats: dict, target_stats, style_weight: float, identity_images=None, forward=None,
+                 moved=None, consistency: float = 0.0):
     """One optimizer step of the decoder on encoded inputs (see evaluate.encode_pairs): AdaIN targets,
     losses, gradients, update. Returns (total loss, content loss, style loss).
 
@@ -61,6 +63,8 @@ def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.op
     themselves; their outputs must then give them back (evaluate.decoder_losses' identity term).
     forward: the decoder's DistributedDataParallel wrapper in a data-parallel run (its gradients are
     then averaged over the processes before the update).
+    moved: (features of a window of the contents moved by (dy, dx) px, (dy, dx)): the total then includes
+    `consistency` times `losses.shift_consistency_loss` of the two outputs.
     """
     variables = decoder.trainable_variables
     t = targets_of(content_feats, target_stats)
@@ -68,9 +72,15 @@ def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.op
     if identity_images is not None:
         k = identity_images.shape[0]
         identity = (identity_images, {name: f[-k:] for name, f in content_feats.items()})
-    loss, (lc, ls, _), grads = autodiff.value_and_grad(
-        lambda: decoder_losses(encoder, decoder, t, target_stats, style_weight, identity, forward), variables
-    )
+    def loss_fn():
+        total, (lc, ls, out) = decoder_losses(encoder, decoder, t, target_stats, style_weight, identity, forward)
+        if moved is not None:
+            feats, shift = moved
+            out_moved = (forward or decoder)(decoder_inputs(decoder, targets_of(feats, target_stats)))
+            total = total + consistency * shift_consistency_loss(out, out_moved, shift, CONSISTENCY_MARGIN)
+        return total, (lc, ls, out)
+
+    loss, (lc, ls, _), grads = autodiff.value_and_grad(loss_fn, variables)
     optimizer.apply(grads, variables)
     return loss, lc, ls
 
@@ -188,18 +198,23 @@ class Trainer:
         """The weights that are validated and shipped: the moving average when there is one."""
         return self.ema or self.decoder
 
-    def _encode(self, content, style):
-        """(content features, style statistics, identity images or None) of a batch: with
-        config.identity = k, the last k contents stand in as their own styles."""
+    def _encode(self, content, style, shift=None):
+        """(content features, style statistics, identity images or None, moved or None) of a batch: with
+        config.identity = k, the last k contents stand in as their own styles; with a `shift` (dy, dx),
+        moved is (features of the contents' window at it, STRIDE px smaller, shift) for the consistency term."""
         k = self.config.identity
+        moved = None
+        if shift is not None:
+            n, side = ops.shape(content)[0], ops.shape(content)[1] - STRIDE
+            moved = (self.encoder(ops.slice(content, (0, shift[0], shift[1], 0), (n, side, side, 3))), shift)
         if not k:
-            return (*encode_pairs(self.encoder, content, style), None)
+            return (*encode_pairs(self.encoder, content, style), None, moved)
         style = ops.concatenate([style[:-k], content[-k:]], axis=0)
-        return (*encode_pairs(self.encoder, content, style), content[-k:])
+        return (*encode_pairs(self.encoder, content, style), content[-k:], moved)
 
-    def _train_step(self, content_feats, target_stats, identity_images=None):
+    def _train_step(self, content_feats, target_stats, identity_images=None, moved=None):
         losses = decoder_step(self.encoder, self.decoder, self.optimizer, content_feats, target_stats,
-                              self.config.style_weight, identity_images, self.forward)
+                              self.config.style_weight, identity_images, self.forward, moved, self.config.consistency)
         if self.ema is not None:
             m = self.config.ema
             for avg, var in zip(self.ema.trainable_variables, self.decoder.trainable_variables):
@@ -283,10 +298,14 @@ class Trainer:
                 clock.start()
                 shift = self.state.step % reuse
                 if encoded is None or shift == 0:
-                    encoded = self._encode_fn(*next(batches))
-                content_feats, stats, identity_images = encoded
+                    moved_by = None  # the consistency term's shift of the batch: 1-7 px each way, seeded by the step
+                    if cfg.consistency:
+                        moved_by = ops.convert_to_tensor(
+                            np.random.default_rng((cfg.seed, self.state.step)).integers(1, STRIDE, 2), "int32")
+                    encoded = self._encode_fn(*next(batches), moved_by)
+                content_feats, stats, identity_images, moved = encoded
                 local = [float(x) for x in self._step_fn(content_feats, rotate(stats, shift) if shift else stats,
-                                                          identity_images)]
+                                                          identity_images, moved)]
                 dt = clock.stop()
                 self.state.step += 1
                 self.state.elapsed_s += dt
