@@ -6,8 +6,9 @@ and 2 px down a frame (`bench/bench_video.py`), consecutive frames differ 15x mo
 whose shift (24, 16) is a multiple of the stride.
 
 `GridAlign` (the default, `temporal="align"`) answers that at its cause: it follows the camera's motion
-(phase correlation from an anchor frame, checked at full size against "no motion" by the frames' own
-pixels, so neither a moving object nor a picture turning under a still camera drags the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
+(phase correlation from an anchor frame; the grid moves only where the frame then agrees with the anchor
+far better than unmoved, so neither a moving object, nor a picture turning under a still camera, nor a
+zoom's best-fitting shift drags the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
 first frame; the network then paints the same place with the same texture. AdaIN normalises the frames
 of a shot by one frame's content statistics, measured again every REFRESH frames and at once on a cut,
 so neither the padding nor an object crossing the picture moves the whole frame's colours. Where the
@@ -45,6 +46,8 @@ MOSTLY = 0.7  # GridAlign: share of still pixels under which the camera's motion
 EDGE = 16  # GridAlign: pixels at each edge that keep the frame's own stylization
 STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own noise: a still camera stays put
 MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
+AGREE = 0.8  # GridAlign: the grid follows the camera where the frame's misfit to the anchor so moved is under this
+             # share of its misfit unmoved (a pan: 0-0.7; a zoom's best-fitting shift, a turning picture: 0.95-1.2)
 SPAN = 32  # GridAlign: the camera's motion (px) from the anchor frame after which a later frame becomes the anchor
 REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
 CUT = 24.0  # GridAlign: mean change of grey (0-255) after the camera's motion that starts a new shot: measured at once
@@ -143,25 +146,40 @@ class GridAlign:
     def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE, refresh: int = REFRESH):
         self.hold, self.still, self.edge, self.refresh = hold, still, edge, refresh
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
-        self.anchor: tuple[np.ndarray, np.ndarray] | None = None  # (grey, offset) of the frame motion is measured from
+        self.anchor: tuple | None = None  # (grey, offset, whole offset) of the frame motion is measured from
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
         self.statistics: Any = None  # the content statistics the frames are painted with
         self.age = 0  # frames painted with them
 
     def motion(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]:
-        phase correlation, unless the frames agree better unmoved (an object moving over a still scene)."""
+        """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]: phase
+        correlation (at MOTION_SIDE), under STEADY px none. `grid` checks it before the grid follows."""
         scale = max(1, -(-max(a.shape) // MOTION_SIDE))
         small = [x if scale == 1 else sum(x[i::scale, j::scale][:x.shape[0] // scale, :x.shape[1] // scale]
                                           for i in range(scale) for j in range(scale)) / scale ** 2 for x in (a, b)]
         found = phase_correlation(*small) * scale
-        misfit = []  # at full size: the whole pixels the grid would move by, against none
-        for d in (np.round(found), np.zeros(2)):
-            here, there = overlap(d, *a.shape)
-            misfit.append(float(np.abs(b[here] - a[there]).mean()))
-        if misfit[0] > misfit[1]:
-            return np.zeros(2)
         return np.where(np.abs(found) < STEADY, 0.0, found)
+
+    def grid(self, grey: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """Where the scene goes on the grid (whole px) in frame `grey`, `current` its place in the last frame:
+        the camera's motion from the anchor, followed only where the frame agrees better with the anchor so
+        moved than where it was (at full size, over the same pixels), so that neither an object moving over a
+        still scene, nor a picture turning under a still camera, nor a zoom's best-fitting shift drags the
+        frame. A move of two or more px that fails renews the anchor (it no longer matches: a zoom)."""
+        a, anchor_offset, anchor_whole = self.anchor
+        self.offset = anchor_offset + self.motion(a, grey)
+        move = np.round(self.offset).astype(int)
+        if np.array_equal(move, current):
+            return current
+        h, w = grey.shape
+        shifts = [move - anchor_whole, current - anchor_whole]
+        m = int(np.abs(shifts).max())
+        misfit = [np.abs(grey[m:h - m, m:w - m] - a[m + dy:h - m + dy, m + dx:w - m + dx]).mean() for dx, dy in shifts]
+        if misfit[0] < AGREE * misfit[1]:
+            return move
+        if np.abs(move - current).max() >= 2:
+            self.anchor = (grey, current.astype(float), current)
+        return current
 
     def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
@@ -170,14 +188,11 @@ class GridAlign:
         grey = _grey(content)
         h, w = grey.shape
         last = self.previous if self.previous is not None and self.previous[0].shape == grey.shape else None
-        moved = np.zeros(2)
         if last is None:
-            self.offset, self.anchor = np.zeros(2), (grey, np.zeros(2))
-        else:  # from the anchor, not chained: a sub-pixel motion of the picture (the Earth turning under a still
-            # camera) does not add up to whole pixels that the check against "no motion" never saw
-            moved = self.motion(self.anchor[0], grey)
-            self.offset = self.anchor[1] + moved
-        whole = np.round(self.offset).astype(int)
+            whole = np.zeros(2, int)
+            self.offset, self.anchor = np.zeros(2), (grey, np.zeros(2), whole)
+        else:  # measured from the anchor, not chained: sub-pixel motions do not add up unchecked
+            whole = self.grid(grey, last[2])
         steady = None  # over the overlap with the last frame: nothing near a pixel changed
         if last is not None:
             here, there = overlap(whole - last[2], h, w)
@@ -185,8 +200,8 @@ class GridAlign:
             if self.hold > 0:  # the blend's mask: not made where nothing is blended
                 steady = max_filter(_box3(change), 2) < self.still
         cut = last is not None and change.mean() > CUT
-        if cut or np.abs(moved).max() > SPAN:
-            self.anchor = (grey, self.offset)
+        if cut or np.abs(self.offset - self.anchor[1]).max() > SPAN:
+            self.anchor = (grey, self.offset, whole)
         if measure is not None and (last is None or self.age >= self.refresh or cut):
             self.statistics, self.age = measure(content), 0
         self.age += 1
