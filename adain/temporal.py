@@ -8,14 +8,16 @@ whose shift (24, 16) is a multiple of the stride.
 `GridAlign` (the default, `temporal="align"`) answers that at its cause: it follows the camera's motion
 (phase correlation from an anchor frame; the grid moves only where the frame then agrees with the anchor
 far better than unmoved, so neither a moving object, nor a picture turning under a still camera, nor a
-zoom's best-fitting shift drags the frame) and pads each frame so that the scene lands on the encoder's grid where it did in the
-first frame; the network then paints the same place with the same texture. AdaIN normalises the frames
-of a shot by one frame's content statistics, measured again every REFRESH frames and at once on a cut,
-so neither the padding nor an object crossing the picture moves the whole frame's colours. Where the
-picture is still once the camera's motion is taken out, it also blends in the previous output (no
-resampling: the shift is a whole number of pixels), which holds the background still when an object
-moves over it; not where most of the frame moves after the shift (a zoom, a turn), where the "still"
-pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges keep
+zoom's best-fitting shift drags the frame) and pads each frame so that the scene lands on the encoder's
+grid where it did in the first frame; the network then paints the same place with the same texture.
+AdaIN normalises the frames of a shot by one frame's content statistics, measured again every REFRESH
+frames and at once on a cut, so neither the padding nor an object crossing the picture moves the whole
+frame's colours. Where the picture is still once the camera's motion is taken out, it also blends in the
+previous output (no resampling: the shift is a whole number of pixels), which holds the background still
+when an object moves over it; not where most of the frame moves after the shift (a zoom, a turn), where
+the "still" pixels are sub-pixel motion whose strokes differ and blending would grey them. A zoom stays
+as per-frame: following it means resampling the output, and half a pixel of bilinear resampling alone
+raises VGG's style loss 3.6x (docs/inputs.md). The frame's edges keep
 their own stylization: what lies beyond an edge changes as the camera moves.
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
@@ -48,7 +50,8 @@ STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own 
 MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
 AGREE = 0.8  # GridAlign: the grid follows the camera where the frame's misfit to the anchor so moved is under this
              # share of its misfit unmoved (a pan: 0-0.7; a zoom's best-fitting shift, a turning picture: 0.95-1.2)
-SPAN = 32  # GridAlign: the camera's motion (px) from the anchor frame after which a later frame becomes the anchor
+SPAN = 32  # GridAlign: the camera's motion (px, at most a quarter of the frame) from the anchor after which a
+           # later frame becomes the anchor
 REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
 CUT = 24.0  # GridAlign: mean change of grey (0-255) after the camera's motion that starts a new shot: measured at once
 
@@ -162,10 +165,11 @@ class GridAlign:
 
     def grid(self, grey: np.ndarray, current: np.ndarray) -> np.ndarray:
         """Where the scene goes on the grid (whole px) in frame `grey`, `current` its place in the last frame:
-        the camera's motion from the anchor, followed only where the frame agrees better with the anchor so
-        moved than where it was (at full size, over the same pixels), so that neither an object moving over a
-        still scene, nor a picture turning under a still camera, nor a zoom's best-fitting shift drags the
-        frame. A move of two or more px that fails renews the anchor (it no longer matches: a zoom)."""
+        the camera's motion from the anchor, followed only where the frame's misfit to the anchor so moved is
+        under AGREE times its misfit where it was (at full size, over the same pixels), so that neither an
+        object moving over a still scene, nor a picture turning under a still camera, nor a zoom's
+        best-fitting shift drags the frame. A move of two or more px that fails renews the anchor (it no
+        longer matches: a zoom)."""
         a, anchor_offset, anchor_whole = self.anchor
         self.offset = anchor_offset + self.motion(a, grey)
         move = np.round(self.offset).astype(int)
@@ -174,7 +178,8 @@ class GridAlign:
         h, w = grey.shape
         shifts = [move - anchor_whole, current - anchor_whole]
         m = int(np.abs(shifts).max())
-        misfit = [np.abs(grey[m:h - m, m:w - m] - a[m + dy:h - m + dy, m + dx:w - m + dx]).mean() for dx, dy in shifts]
+        misfit = [np.abs(grey[m:h - m, m:w - m] - a[m + dy:h - m + dy, m + dx:w - m + dx]).mean()
+                  for dx, dy in shifts]
         if misfit[0] < AGREE * misfit[1]:
             return move
         if np.abs(move - current).max() >= 2:
@@ -200,7 +205,7 @@ class GridAlign:
             if self.hold > 0:  # the blend's mask: not made where nothing is blended
                 steady = max_filter(_box3(change), 2) < self.still
         cut = last is not None and change.mean() > CUT
-        if cut or np.abs(self.offset - self.anchor[1]).max() > SPAN:
+        if cut or np.abs(self.offset - self.anchor[1]).max() > min(SPAN, min(h, w) // 4):  # grid() checks on half
             self.anchor = (grey, self.offset, whole)
         if measure is not None and (last is None or self.age >= self.refresh or cut):
             self.statistics, self.age = measure(content), 0

@@ -20,9 +20,9 @@ from adain.encoder import build_encoder
 from adain.evaluate import decoder_losses, encode_pairs, evaluate_grid, rotate, summarize, targets_of
 from adain.full_size import SPACES, FullSizeValidator
 from adain.image_io import load_image
+from adain.losses import shift_consistency_loss
 from adain.train import distributed
 from adain.train.clock import StepClock
-from adain.losses import shift_consistency_loss
 from adain.train.config import CONSISTENCY_MARGIN, TrainConfig
 from adain.train.hardware import auto_precision, use_xla
 from adain.train.logs import FULL_VAL_COLUMNS, STEP_COLUMNS, VAL_COLUMNS, RunLog, improvement
@@ -72,6 +72,7 @@ def decoder_step(encoder: keras.Model, decoder: keras.Model, optimizer: keras.op
     if identity_images is not None:
         k = identity_images.shape[0]
         identity = (identity_images, {name: f[-k:] for name, f in content_feats.items()})
+
     def loss_fn():
         total, (lc, ls, out) = decoder_losses(encoder, decoder, t, target_stats, style_weight, identity, forward)
         if moved is not None:
