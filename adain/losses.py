@@ -51,7 +51,7 @@ def shift_consistency_loss(whole, moved, shift, margin: int):
     n, h, w, c = ops.shape(moved)
     size = (n, h - 2 * margin, w - 2 * margin, c)
     same = ops.slice(whole, (0, shift[0] + margin, shift[1] + margin, 0), size)
-    return mse(same / 255.0, moved[:, margin:h - margin, margin:w - margin] / 255.0)
+    return mse(same, moved[:, margin:h - margin, margin:w - margin]) / 255.0 ** 2  # float32 before the scale
 
 
 def gram_matrix(features):

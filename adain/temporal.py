@@ -17,8 +17,8 @@ previous output (no resampling: the shift is a whole number of pixels), which ho
 when an object moves over it; not where most of the frame moves after the shift (a zoom, a turn), where
 the "still" pixels are sub-pixel motion whose strokes differ and blending would grey them. A zoom stays
 as per-frame: following it means resampling the output, and half a pixel of bilinear resampling alone
-raises VGG's style loss 3.6x (docs/inputs.md). The frame's edges keep
-their own stylization: what lies beyond an edge changes as the camera moves.
+raises VGG's style loss 3.6x (docs/inputs.md). The frame's edges keep their own stylization: what lies
+beyond an edge changes as the camera moves.
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
@@ -182,8 +182,9 @@ class GridAlign:
                   for dx, dy in shifts]
         if misfit[0] < AGREE * misfit[1]:
             return move
-        if np.abs(move - current).max() >= 2:
-            self.anchor = (grey, current.astype(float), current)
+        if np.abs(move - current).max() >= 2:  # the camera stays where the grid is: so does the anchor's offset,
+            self.offset = current.astype(float)  # or a failed move past SPAN would renew the anchor at it
+            self.anchor = (grey, self.offset, current)
         return current
 
     def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
