@@ -14,11 +14,18 @@ AdaIN normalises the frames of a shot by one frame's content statistics, measure
 frames and at once on a cut, so neither the padding nor an object crossing the picture moves the whole
 frame's colours. Where the picture is still once the camera's motion is taken out, it also blends in the
 previous output (no resampling: the shift is a whole number of pixels), which holds the background still
-when an object moves over it; not where most of the frame moves after the shift (a zoom, a turn), where
-the "still" pixels are sub-pixel motion whose strokes differ and blending would grey them. A zoom stays
-as per-frame: following it means resampling the output, and half a pixel of bilinear resampling alone
-raises VGG's style loss 3.6x (docs/inputs.md). The frame's edges keep their own stylization: what lies
-beyond an edge changes as the camera moves.
+when an object moves over it; not where most of the frame moves after the shift (a turn), where the
+"still" pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges
+keep their own stylization: what lies beyond an edge changes as the camera moves.
+
+A zoom, which no shift explains: the camera's scale and shift from the anchor (phase correlation in four
+windows, fitted by least squares) map each frame onto a canvas that holds the scene at one scale and on the
+grid, and the output is sampled back (Lanczos). A canvas keeps its scale while the frame shows the scene 1
+to ZOOM_STEP times smaller on it, then the next starts at the other end of that range: a ladder of scales,
+which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured on the
+canvas (the frame's own, or the canvas's reflected margins', weaken the style by 6-20 %). Bilinear sampling,
+or one canvas resampled further, lose the strokes' contrast (half a pixel of bilinear shift: 3.6x the style
+loss).
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
@@ -54,6 +61,9 @@ SPAN = 32  # GridAlign: the camera's motion (px, at most a quarter of the frame)
            # later frame becomes the anchor
 REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
 CUT = 24.0  # GridAlign: mean change of grey (0-255) after the camera's motion that starts a new shot: measured at once
+ZOOM_STEP = 1.05  # GridAlign: a zoom's canvas holds the scene up to this much larger than the frame before the next
+                  # starts (bench_video's zoom, oracle motion: 1.05 0.43x per-frame's flicker; 1.08 0.29x, 9 % more pixels)
+ZOOM_MIN = 0.005  # GridAlign: change of scale from the anchor under which the camera does not zoom
 
 Render = Callable[[np.ndarray, Any], np.ndarray]  # (network input, content statistics or None: its own) -> output
 Measure = Callable[[np.ndarray], Any]  # a frame's network input -> its content statistics (None: the runtime has none)
@@ -85,6 +95,58 @@ def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         position = peak[axis] + fraction
         shift.append(-(position - n if position > n / 2 else position))
     return np.asarray(shift)
+
+
+def reduced(image: np.ndarray, side: int = MOTION_SIDE) -> tuple[np.ndarray, int]:
+    """An HxW grey image averaged over square blocks to a long side of at most about `side`, and the blocks'
+    side (what `GridAlign` measures motion at)."""
+    scale = max(1, -(-max(image.shape) // side))
+    if scale == 1:
+        return image, 1
+    h, w = image.shape[0] // scale, image.shape[1] // scale
+    return sum(image[i::scale, j::scale][:h, :w] for i in range(scale) for j in range(scale)) / scale ** 2, scale
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, np.ndarray]:
+    """(k, u) with b at pixel p ≈ a at k p + u, for two grey HxW images (a zoom by 1/k and a shift, no
+    turn): the shifts d that phase correlation finds in the four corners' half-size windows, fitted to d = (k - 1) c + u
+    at their centres c by least squares.
+
+    >>> noise = np.random.default_rng(0).integers(0, 256, (144, 256), dtype=np.uint8)
+    >>> a = np.asarray(Image.fromarray(noise).filter(ImageFilter.GaussianBlur(1.5)), np.float32)
+    >>> k, u = similarity(a, resample(a, 0.98, (2, 1), (256, 144)))
+    >>> round(k, 3), u.round(1).tolist()
+    (0.979, [2.1, 1.0])
+    """
+    h, w = a.shape
+    ph, pw = h // 2, w // 2
+    rows, shifts = [], []
+    for y in (0, h - ph):
+        for x in (0, w - pw):
+            rows += [[x + (pw - 1) / 2, 1, 0], [y + (ph - 1) / 2, 0, 1]]
+            shifts += list(phase_correlation(a[y:y + ph, x:x + pw], b[y:y + ph, x:x + pw]))
+    fit = np.linalg.lstsq(np.asarray(rows), np.asarray(shifts), rcond=None)[0]
+    return 1 + float(fit[0]), fit[1:]
+
+
+def resample(image: np.ndarray, scale: float, shift: np.ndarray, size: tuple[int, int],
+             method: Image.Resampling = Image.Resampling.LANCZOS) -> np.ndarray:
+    """An image of `size` (w, h) whose pixel p is `image` (HxWx3, 0-255, or HxW) at scale p + shift (pixel
+    centres), by Pillow's `method` (antialiased where scale > 1; reflected past the edges). RGB goes through
+    8 bits (Pillow's fast path); float32 out."""
+    w, h = size
+    x0, y0 = (np.asarray(shift, float) + 0.5 * (1 - scale)).tolist()
+    x1, y1 = x0 + scale * w, y0 + scale * h
+    n = image.shape[:2]
+    margin = int(np.ceil(3 * max(scale, 1))) + 1
+    pad = [(min(max(0, int(np.ceil(-start))) + margin, m - 1), min(max(0, int(np.ceil(end - m))) + margin, m - 1))
+           for start, end, m in ((y0, y1, n[0]), (x0, x1, n[1]))]
+    image = (np.asarray(image, np.float32) if image.ndim == 2
+             else np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    padded = np.pad(image, pad + [(0, 0)] * (image.ndim - 2), mode="reflect")
+    source = Image.fromarray(padded, "F" if image.ndim == 2 else "RGB")
+    box = (x0 + pad[1][0], y0 + pad[0][0], x1 + pad[1][0], y1 + pad[0][0])
+    return np.asarray(source.resize((w, h), method, box=box), np.float32)
 
 
 def overlap(d: np.ndarray, h: int, w: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
@@ -135,6 +197,8 @@ class GridAlign:
         edge: pixels at each edge that keep the frame's own stylization.
         refresh: frames painted with one frame's content statistics (AdaIN's normalisation) before they
             are measured again; at once on a cut. The padded canvas then changes nothing but the grid.
+        zoom_step: a zoom's canvas holds the scene up to this much larger than the frame before the next
+            canvas starts (larger: fewer pops, more pixels to paint).
 
     Example:
 
@@ -146,8 +210,12 @@ class GridAlign:
     ```
     """
 
-    def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE, refresh: int = REFRESH):
-        self.hold, self.still, self.edge, self.refresh = hold, still, edge, refresh
+    def __init__(self, hold: float = HOLD, still: float = STILL, edge: int = EDGE, refresh: int = REFRESH,
+                 zoom_step: float = ZOOM_STEP):
+        if zoom_step <= 1:
+            raise ValueError(f"zoom_step must be above 1, got {zoom_step}")
+        self.hold, self.still, self.edge, self.refresh, self.zoom_step = hold, still, edge, refresh, zoom_step
+        self.ladder: tuple[np.ndarray, float] | None = None  # a zoom's (grey of the frame its canvas was set on, scale)
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
         self.anchor: tuple | None = None  # (grey, offset, whole offset) of the frame motion is measured from
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
@@ -157,10 +225,8 @@ class GridAlign:
     def motion(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]: phase
         correlation (at MOTION_SIDE), under STEADY px none. `grid` checks it before the grid follows."""
-        scale = max(1, -(-max(a.shape) // MOTION_SIDE))
-        small = [x if scale == 1 else sum(x[i::scale, j::scale][:x.shape[0] // scale, :x.shape[1] // scale]
-                                          for i in range(scale) for j in range(scale)) / scale ** 2 for x in (a, b)]
-        found = phase_correlation(*small) * scale
+        (small_a, scale), (small_b, _) = reduced(a), reduced(b)
+        found = phase_correlation(small_a, small_b) * scale
         return np.where(np.abs(found) < STEADY, 0.0, found)
 
     def grid(self, grey: np.ndarray, current: np.ndarray) -> np.ndarray:
@@ -187,6 +253,54 @@ class GridAlign:
             self.anchor = (grey, self.offset, current)
         return current
 
+    def scale_motion(self, a: np.ndarray, b: np.ndarray, refine: bool = True) -> tuple[float, np.ndarray]:
+        """The camera's zoom and shift from frame a to frame b (grey): (k, u) with b at p ≈ a at k p + u, in
+        full-size pixels, measured at MOTION_SIDE (`similarity`), refined by a second fit to a so moved."""
+        (small_a, scale), (small_b, _) = reduced(a), reduced(b)
+        k, u = similarity(small_a, small_b)
+        if refine:
+            k2, u2 = similarity(resample(small_a, k, u, small_a.shape[::-1]), small_b)
+            k, u = k * k2, k * u2 + u
+        return k, scale * u + (scale - 1) / 2 * (1 - k)  # the blocks' centres: p = scale p_small + (scale - 1) / 2
+
+    def zooms(self, grey: np.ndarray, current: np.ndarray) -> bool:
+        """Whether frame `grey` is the anchor zoomed by ZOOM_MIN or more: its misfit to the anchor so zoomed
+        is under AGREE times its misfit to the anchor at the grid's shift `current` (at full size, over the
+        same pixels). Sets the zoom's first canvas to the anchor's."""
+        a, _, anchor_whole = self.anchor
+        k, u = self.scale_motion(a, grey, refine=False)
+        if abs(k - 1) < ZOOM_MIN:
+            return False
+        h, w = grey.shape
+        corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]])
+        m = min(int(np.abs((k - 1) * corners + u).max()) + 4, min(h, w) // 4)
+        misfit = [np.abs(grey - resample(a, scale, shift, (w, h)))[m:h - m, m:w - m].mean()
+                  for scale, shift in ((k, u), (1.0, current - anchor_whole))]
+        if misfit[0] >= AGREE * misfit[1]:
+            return False
+        self.ladder = (a, 1.0)
+        return True
+
+    def zoomed(self, content: np.ndarray, grey: np.ndarray, render: Render, measure: Measure | None) -> np.ndarray:
+        """A zoom's output: the frame mapped onto the canvas of its scene (a new one where the frame shows the
+        scene outside 1 to zoom_step times smaller on it, or has moved past SPAN), painted, sampled back."""
+        a, scale = self.ladder
+        k, u = self.scale_motion(a, grey)
+        r = scale * k  # the frame's pixel p is the canvas's r p + t
+        h, w = grey.shape
+        if not 1 <= r <= self.zoom_step or scale * np.abs(u).max() > min(SPAN, min(h, w) // 4):
+            scale = self.zoom_step if r < 1 else min(r, self.zoom_step)  # the far end of the range, for a zoom in
+            self.ladder, u, r = (grey, scale), np.zeros(2), scale
+            self.age = self.refresh  # measured on the new canvas
+        t = scale * u % STRIDE  # the scene on the grid where this canvas first put it
+        size = [-(-(int(np.ceil(n * self.zoom_step)) + STRIDE) // STRIDE) * STRIDE for n in (w, h)]
+        canvas = resample(content, 1 / r, -t / r, size, Image.Resampling.BICUBIC)  # the content: 2x faster
+        if measure is not None and self.age >= self.refresh:
+            x, y = t.astype(int)
+            self.statistics, self.age = measure(canvas[y:y + h, x:x + w]), 0
+        self.age += 1
+        return resample(np.asarray(render(canvas, self.statistics)), r, t, (w, h))
+
     def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
         and content statistics from `measure` (None without it) to the network's output at its size."""
@@ -194,6 +308,12 @@ class GridAlign:
         grey = _grey(content)
         h, w = grey.shape
         last = self.previous if self.previous is not None and self.previous[0].shape == grey.shape else None
+        if last is not None and self.ladder is not None and np.abs(grey - last[0]).mean() > CUT:
+            last, self.ladder = None, None  # a cut during a zoom: the new shot starts as a first frame
+        if last is not None and (self.ladder is not None or self.zooms(grey, last[2])):
+            out = self.zoomed(content, grey, render, measure)
+            self.previous = (grey, out, last[2])
+            return out
         if last is None:
             whole = np.zeros(2, int)
             self.offset, self.anchor = np.zeros(2), (grey, np.zeros(2), whole)

@@ -80,8 +80,8 @@ def test_align_holds_a_pan_and_a_moving_object_steadier_than_per_frame():
     """The default `temporal="align"` on bench/bench_video.py's clips of known motion, by the warping error
     with the exact motion (measured on 24 frames: 0.003-0.010x per-frame's on the pan, 0.33-0.41x on the
     object clip); "flow" steadier than per-frame on the object; "off" is per-frame AdaIN itself. On the zoom,
-    which no shift explains, align does not blend: its strokes keep per-frame's contrast (0.999x over 8
-    frames; 0.970x when it blended)."""
+    align paints a ladder of canvases sampled back by Lanczos: steadier, and its strokes keep per-frame's
+    contrast ("flow"'s bilinear warps lose a tenth of it)."""
     from adain.stylizer import Stylizer
 
     stylizer = Stylizer.load(runtime="onnx-int8")
@@ -98,7 +98,8 @@ def test_align_holds_a_pan_and_a_moving_object_steadier_than_per_frame():
     assert errors["pan", "align"] < 0.05 * errors["pan", "off"], errors
     assert errors["object", "align"] < 0.6 * errors["object", "off"], errors
     assert errors["object", "flow"] < 0.7 * errors["object", "off"], errors
-    assert strokes["zoom", "align"] > 0.99 * strokes["zoom", "off"] and strokes["zoom", "flow"] < 0.9 * strokes["zoom", "off"], strokes
+    assert errors["zoom", "align"] < 0.7 * errors["zoom", "off"], errors
+    assert strokes["zoom", "align"] > 0.97 * strokes["zoom", "off"] and strokes["zoom", "flow"] < 0.9 * strokes["zoom", "off"], strokes
     with pytest.raises(ValueError, match="temporal"):
         stylizer.stylize_frames(frames, bench_video.STYLE, temporal="smooth")
 
@@ -160,6 +161,35 @@ def test_align_keeps_a_still_camera_still_under_a_slowly_moving_picture_and_foll
         zoom(frame.astype(np.float32), lambda canvas, statistics: canvas)
         wholes.append(zoom.previous[2])
     assert not np.any(wholes), wholes
+
+
+def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
+    """On the zoom clip (1 % a frame about the centre) GridAlign finds the zoom and maps each frame onto a
+    canvas that holds the scene at one scale: consecutive canvases differ far less than the frames (but
+    where the canvas moved by one stride, the grid's whole step), a new canvas starts once every zoom_step
+    of zoom, and an identity network's frames come back as they were (resampled both ways)."""
+    from adain.temporal import STRIDE, ZOOM_STEP, GridAlign
+
+    frames = [f.astype(np.float32) for f in bench_video.clips()["zoom"][0]]
+    h, w = frames[0].shape[:2]  # the canvas shows the frame at [t, t + r (h, w)], 0 <= t < 8, r >= 1
+    for step, canvases in ((ZOOM_STEP, 6), (1.12, 3)):  # 1.01 ** 23 = 1.26: first frame, then 5 or 2 new canvases
+        align, seen = GridAlign(zoom_step=step), []
+
+        def identity(canvas, statistics):
+            seen.append((canvas, id(align.ladder)))
+            return canvas
+
+        outs = [align(f, identity) for f in frames]
+        assert len({ladder for _, ladder in seen[1:]}) + 1 == canvases, step
+        assert seen[1][0].shape[0] >= step * frames[0].shape[0] and seen[1][0].shape[0] % STRIDE == 0
+        for t in range(2, len(frames)):
+            assert np.abs(outs[t] - frames[t])[16:-16, 16:-16].mean() < 1.0, (step, t)
+            if step == ZOOM_STEP and seen[t][1] == seen[t - 1][1]:  # the same canvas, maybe moved by a stride
+                held = min(np.abs(seen[t][0] - np.roll(seen[t - 1][0], (dy, dx), (0, 1)))[16:h - 16, 16:w - 16].mean()
+                           for dy in (-STRIDE, 0, STRIDE) for dx in (-STRIDE, 0, STRIDE))
+                assert held < 0.25 * np.abs(frames[t] - frames[t - 1]).mean(), t  # measured: 0.10-0.22
+    with pytest.raises(ValueError, match="zoom_step"):
+        GridAlign(zoom_step=1.0)
 
 
 def test_the_cli_passes_temporal_through(tmp_path):
