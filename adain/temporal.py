@@ -289,7 +289,8 @@ class GridAlign:
         r = scale * k  # the frame's pixel p is the canvas's r p + t
         h, w = grey.shape
         if not 1 <= r <= self.zoom_step or scale * np.abs(u).max() > min(SPAN, min(h, w) // 4):
-            scale = self.zoom_step if r < 1 else min(r, self.zoom_step)  # the far end of the range, for a zoom in
+            # the far end of the range from where the zoom goes (in: r falls; out: r rises); past SPAN, r as it is
+            scale = self.zoom_step if r < 1 else 1.0 if r > self.zoom_step else r
             self.ladder, u, r = (grey, scale), np.zeros(2), scale
             self.age = self.refresh  # measured on the new canvas
         t = scale * u % STRIDE  # the scene on the grid where this canvas first put it
