@@ -22,7 +22,7 @@ from adain.pipeline import image_array
 from adain.style_cache import StyleCache
 from adain.stylizer import Stylizer
 from adain.tiling import map_tiles, tiled_map
-from adain.vgg_spec import CONTENT_LAYER, STRIDE
+from adain.vgg_spec import CONTENT_LAYER, STRIDE, level_stride
 
 AUTO_TILE_PIXELS = 1_600_000  # above this many content pixels, work in tiles (bounded memory)
 TILE = 512  # tile side in pixels
@@ -77,10 +77,10 @@ class AdainStylizer(Stylizer):
         ({layer: (mean, std)}), where the runtime has such a graph (the shipped onnx-int8); else None."""
         return None
 
-    def _style_graph(self, image: np.ndarray) -> dict | None:
-        """{layer: (mean, std)} of a (1, H, W, 3) RGB 0-255 image whose sides are multiples of 8, from one
-        call of a graph that computes them inside the runtime (the shipped onnx-int8 has one); None
-        where the runtime has none."""
+    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> dict | None:
+        """{layer: (mean, std)} of a (1, H, W, 3) RGB 0-255 image whose sides are multiples of 8, or of its
+        `region` (top, left, bottom, right) px, from one call of a graph that computes them inside the runtime
+        (the shipped onnx-int8 has one); None where the runtime has none."""
         return None
 
     # ---- features -------------------------------------------------------------------------
@@ -99,9 +99,14 @@ class AdainStylizer(Stylizer):
         """{layer: channel_stats} of a style; kept in the stylizer's `style_cache`."""
         return self.style_cache.get(style, self._style_statistics)
 
-    def _style_statistics(self, style: np.ndarray) -> dict:
+    def _style_statistics(self, style: np.ndarray, region: tuple[int, int, int, int] | None = None) -> dict:
+        """{layer: (mean, std)} of an image's features, or of those of its `region` (top, left, bottom, right) px:
+        the features whose pixels start inside it."""
         image = _pad_to_stride(np.asarray(style, np.float32)[None])
-        return self._style_graph(image) or {k: channel_stats(v) for k, v in self._features(image).items()}
+        top, left, bottom, right = (0, 0, *image.shape[1:3]) if region is None else region
+        return self._style_graph(image, region) or {
+            k: channel_stats(v[:, top // s:-(-bottom // s), left // s:-(-right // s)])
+            for k, v in self._features(image).items() for s in [level_stride(k)]}
 
     def style_statistics(self, style: ImageLike, style_size: int | None = STYLE_SIZE) -> dict:
         """{layer: (mean, std)} of the style's features: encode a style once, reuse it for many images
@@ -141,13 +146,21 @@ class AdainStylizer(Stylizer):
             t = self._targets(self.encode(padded), {k: [v] for k, v in content_stats.items()}, stats, alpha, mix, None)
         return self.decode(t, h + 2 * p, w + 2 * p)[0, p:p + h, p:p + w]
 
-    def _content_statistics(self, content: np.ndarray) -> dict:
+    def _content_statistics(self, content: np.ndarray, region: tuple[slice, slice] | None = None) -> dict:
         """{layer: (mean, std)} of a content's features as `_render` encodes it (reflected border, tiles
-        above AUTO_TILE_PIXELS): what it takes as `content_stats`."""
-        padded, _ = _bordered(content)
+        above AUTO_TILE_PIXELS), or of those of its `region` (rows, columns), encoded with BORDER_PAD px of
+        the content around it: what `_render` takes as `content_stats`. A region of a content large enough
+        for tiles is measured as a content of its own."""
+        padded, p = _bordered(content)
+        box = None
+        if region is not None:  # the region and BORDER_PAD px around it: one shape and box for every frame of a video
+            (top, bottom), (left, right) = ((s.start, s.stop) for s in region)
+            padded, box = padded[top:bottom + 2 * p, left:right + 2 * p], (p, p, bottom - top + p, right - left + p)
         tile = _tile_for(padded.shape[1::-1], None)
         if tile is None:
-            return self._style_statistics(padded)
+            return self._style_statistics(padded, box)
+        if region is not None:
+            return self._content_statistics(content[region])
         content, _ = self._tiled_statistics(_pad_to_stride(np.asarray(padded, np.float32)[None])[0], None, tile)
         return {level: pairs[0] for level, pairs in content.items()}
 

@@ -28,7 +28,7 @@ from adain import vgg_weights
 from adain.adain_op import EPS
 from adain.decoder import _DECODER_PLAN, SKIP_GAIN
 from adain.encoder import _normalising_factors
-from adain.vgg_spec import CAFFE_MEAN_BGR, CONTENT_LAYER, RELU_LAYERS, STYLE_LAYERS, conv_layers_up_to
+from adain.vgg_spec import CAFFE_MEAN_BGR, CONTENT_LAYER, RELU_LAYERS, STYLE_LAYERS, conv_layers_up_to, level_stride
 
 OPSET = 17
 IR_VERSION = 8  # opset 17's: onnx writes its newest IR (14), which ONNX Runtime Web 1.30 cannot open
@@ -118,10 +118,17 @@ class Statistics(NamedTuple):
     std_f: str  # sqrt(k²·var + EPS), as `adain.adain_op.channel_stats` gives it
 
 
-def _statistics(g: _Graph, x: str, level: str) -> Statistics:
-    """`Statistics` of channels-first `x` at encoder `level`: two reductions over the map."""
+def _statistics(g: _Graph, x: str, level: str, region: str | None = None) -> Statistics:
+    """`Statistics` of channels-first `x` at encoder `level`: two reductions over the map, or over the part of
+    it that covers `region`, an int64 (4,) tensor: (top, left, bottom, right) in the image's pixels."""
     n = lambda op, ins, name, **kw: g.op(op, ins, f"{name}_{level}", **kw)  # noqa: E731
     c = lambda name, value: g.const(f"{name}_{level}", np.asarray(value))  # noqa: E731
+    if region is not None:  # the features whose pixels start inside it: [top // s, ceil(bottom / s)) and across
+        s, two, stride = level_stride(level), c("two", [2]), c("stride", [level_stride(level)])
+        starts = n("Div", [n("Slice", [region, c("zero_i", [0]), two], "region_start"), stride], "starts")
+        ends = n("Div", [n("Add", [n("Slice", [region, two, c("four", [4])], "region_end"), c("round_up", [s - 1])],
+                         "region_end_up"), stride], "ends")
+        x = n("Slice", [x, starts, ends, c("axes_hw", [2, 3])], "region")
     k = c("factors", factors_of(level))
     count = n("Cast", [n("ReduceProd", [n("Slice", [n("Shape", [x], "shape"), c("hw_start", [2]), c("hw_end", [4])], "hw")],
                          "count_i", keepdims=0)], "count", to=TensorProto.FLOAT)
@@ -259,20 +266,22 @@ def _image_input(name: str) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, "height", "width", 3])
 
 
-def style_graph(encoder: onnx.ModelProto, image: str, style_input) -> onnx.ModelProto:
+def style_graph(encoder: onnx.ModelProto, image: str, style_input, region: str) -> onnx.ModelProto:
     """`encoder` (an `encoder_graph`, quantized or not) and the per-channel statistics of its normalised
-    taps, as `adain.adain_op.channel_stats` computes them: input `image` (1, H, W, 3) RGB 0-255, outputs
-    `style_input(kind, level)` (C,) for kind "mean" and "std": what the one-pass graph reads, with no
-    feature map copied out of ONNX Runtime."""
+    taps, as `adain.adain_op.channel_stats` computes them: inputs `image` (1, H, W, 3) RGB 0-255 and
+    `region` (4,) int64, the part of it measured (top, left, bottom, right) px: all of it for a style, a
+    video frame's place on a larger canvas for a content; outputs `style_input(kind, level)` (C,) for kind
+    "mean" and "std": what the one-pass graph reads, with no feature map copied out of ONNX Runtime."""
     nodes, features = _encoder_taps(encoder, image)
     g = _Graph()
     outputs = []
     for lvl, x in features.items():
-        st = _statistics(g, x, lvl)
+        st = _statistics(g, x, lvl, region)
         for kind, tensor in (("mean", st.mean_f), ("std", st.std_f)):
             g.nodes.append(helper.make_node("Identity", [tensor], [style_input(kind, lvl)], name=style_input(kind, lvl)))
             outputs.append(helper.make_tensor_value_info(style_input(kind, lvl), TensorProto.FLOAT, [None]))
-    return _model(encoder, nodes + g.nodes, [_image_input(image)], outputs, g.inits, "style_statistics")
+    inputs = [_image_input(image), helper.make_tensor_value_info(region, TensorProto.INT64, [4])]
+    return _model(encoder, nodes + g.nodes, inputs, outputs, g.inits, "style_statistics")
 
 
 def one_pass_graph(encoder: onnx.ModelProto, decoder_weights: str | Path, image: str, alpha: str, output: str,

@@ -137,9 +137,10 @@ class Stylizer(ABC):
         """The network's image (RGB 0-255, not clipped) of a prepared content, at its size, for styles
         from `_encode_style`; with `content_stats` (from `_content_statistics`) normalised as that content."""
 
-    def _content_statistics(self, content: np.ndarray) -> Any:
-        """What `_render` takes as `content_stats` for a prepared content, so that the frames of a shot can
-        share one frame's (`adain.temporal.GridAlign`); None where the runtime paints every input by its own."""
+    def _content_statistics(self, content: np.ndarray, region: tuple[slice, slice] | None = None) -> Any:
+        """What `_render` takes as `content_stats` for a prepared content, or for its `region` (rows, columns: a
+        video frame's place on a larger canvas), so that the frames of a shot can share one frame's
+        (`adain.temporal.GridAlign`); None where the runtime paints every input by its own."""
         return None
 
     # ---- the API ------------------------------------------------------------------------------

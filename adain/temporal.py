@@ -12,7 +12,8 @@ zoom's best-fitting shift drags the frame) and pads each frame so that the scene
 grid where it did in the first frame; the network then paints the same place with the same texture.
 AdaIN normalises the frames of a shot by one frame's content statistics, measured again every REFRESH
 frames and at once on a cut, so neither the padding nor an object crossing the picture moves the whole
-frame's colours. Where the picture is still once the camera's motion is taken out, it also blends in the
+frame's colours; they are measured over the frame's place in the padded input's features (the frame's own,
+with the reflected border every input gets, weaken the style: 1.04x per-frame's style loss on the pan, 0.88x so). Where the picture is still once the camera's motion is taken out, it also blends in the
 previous output (no resampling: the shift is a whole number of pixels), which holds the background still
 when an object moves over it; not where most of the frame moves after the shift (a turn), where the
 "still" pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges
@@ -22,8 +23,9 @@ A zoom, which no shift explains: the camera's scale and shift from the anchor (p
 windows, fitted by least squares) map each frame onto a canvas that holds the scene at one scale and on the
 grid, and the output is sampled back (Lanczos). A canvas keeps its scale while the frame shows the scene 1
 to ZOOM_STEP times smaller on it, then the next starts at the other end of that range: a ladder of scales,
-which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured on the
-canvas (the frame's own, or the canvas's reflected margins', weaken the style by 6-20 %). Bilinear sampling,
+which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured at each
+new canvas over the frame's place on it (the frame's own weaken the style by 6-20 %, the whole canvas's,
+with its reflected margins, 15 %). Bilinear sampling,
 or one canvas resampled further, lose the strokes' contrast (half a pixel of bilinear shift: 3.6x the style
 loss).
 
@@ -32,8 +34,8 @@ flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms
 repeated bilinear warps soften the strokes. Numbers: docs/inputs.md, bench/results/video.json.
 
 Both are called with a frame's network input, a function that renders an input (with given content
-statistics, or its own) and one that measures a frame's statistics, so they are the same to the
-stylizer (`Stylizer.stylize_frames`).
+statistics, or its own) and one that measures the statistics of a region of an input, so they are the same
+to the stylizer (`Stylizer.stylize_frames`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ STEADY = 0.1  # GridAlign: motion under this (px a frame) is the estimate's own 
 MOTION_SIDE = 256  # GridAlign: long side the camera's motion is estimated at (larger frames are reduced)
 AGREE = 0.8  # GridAlign: the grid follows the camera where the frame's misfit to the anchor so moved is under this
              # share of its misfit unmoved (a pan: 0-0.7; a zoom's best-fitting shift, a turning picture: 0.95-1.2)
+PANNING = 0.4  # GridAlign: a frame whose shift on the grid fits under this share of its misfit unmoved is a pan:
+               # the next is not checked for a zoom (the check costs 3 % of a frame; a zoom's shift fits 0.95-1.2)
 SPAN = 32  # GridAlign: the camera's motion (px, at most a quarter of the frame) from the anchor after which a
            # later frame becomes the anchor
 REFRESH = 8  # GridAlign: frames painted with one frame's content statistics before they are measured again
@@ -66,7 +70,8 @@ ZOOM_STEP = 1.05  # GridAlign: a zoom's canvas holds the scene up to this much l
 ZOOM_MIN = 0.005  # GridAlign: change of scale from the anchor under which the camera does not zoom
 
 Render = Callable[[np.ndarray, Any], np.ndarray]  # (network input, content statistics or None: its own) -> output
-Measure = Callable[[np.ndarray], Any]  # a frame's network input -> its content statistics (None: the runtime has none)
+Measure = Callable[[np.ndarray, tuple[slice, slice]], Any]  # (network input, the frame's region in it) -> the region's
+                                                            # content statistics (None: the runtime has none)
 
 
 def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -221,6 +226,7 @@ class GridAlign:
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
         self.statistics: Any = None  # the content statistics the frames are painted with
         self.age = 0  # frames painted with them
+        self.panning = False  # whether the last frame's shift fitted it as a pan (under PANNING)
 
     def motion(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The camera's motion from frame a to frame b (grey), (dx, dy) with b[y, x] ≈ a[y + dy, x + dx]: phase
@@ -235,10 +241,11 @@ class GridAlign:
         under AGREE times its misfit where it was (at full size, over the same pixels), so that neither an
         object moving over a still scene, nor a picture turning under a still camera, nor a zoom's
         best-fitting shift drags the frame. A move of two or more px that fails renews the anchor (it no
-        longer matches: a zoom)."""
+        longer matches: a zoom). Records whether the move fitted as a pan (`panning`)."""
         a, anchor_offset, anchor_whole = self.anchor
         self.offset = anchor_offset + self.motion(a, grey)
         move = np.round(self.offset).astype(int)
+        self.panning = False
         if np.array_equal(move, current):
             return current
         h, w = grey.shape
@@ -247,6 +254,7 @@ class GridAlign:
         misfit = [np.abs(grey[m:h - m, m:w - m] - a[m + dy:h - m + dy, m + dx:w - m + dx]).mean()
                   for dx, dy in shifts]
         if misfit[0] < AGREE * misfit[1]:
+            self.panning = misfit[0] < PANNING * misfit[1]
             return move
         if np.abs(move - current).max() >= 2:  # the camera stays where the grid is: so does the anchor's offset,
             self.offset = current.astype(float)  # or a failed move past SPAN would renew the anchor at it
@@ -296,27 +304,37 @@ class GridAlign:
         t = scale * u % STRIDE  # the scene on the grid where this canvas first put it
         size = [-(-(int(np.ceil(n * self.zoom_step)) + STRIDE) // STRIDE) * STRIDE for n in (w, h)]
         canvas = resample(content, 1 / r, -t / r, size, Image.Resampling.BICUBIC)  # the content: 2x faster
-        if measure is not None and self.age >= self.refresh:
-            x, y = t.astype(int)
-            self.statistics, self.age = measure(canvas[y:y + h, x:x + w]), 0
+        x, y = t.astype(int)
+        region = np.s_[y:y + h, x:x + w]
+        return resample(self.paint(canvas, region, render, measure, self.age >= self.refresh), r, t, (w, h))
+
+    def paint(self, canvas: np.ndarray, region: tuple[slice, slice], render: Render, measure: Measure | None,
+              fresh: bool) -> np.ndarray:
+        """The network's output for `canvas`, painted with the content statistics of the frame's `region` in it,
+        measured again where `fresh` (with `measure`): of the frame's place only, not the canvas's margins (the
+        margins' reflections weakened the zoom's style 15 %), in the canvas's features (the frame's own, with
+        their reflected border, gave the pan 1.04x per-frame's style loss; these 0.88x)."""
+        if measure is not None and fresh:
+            self.statistics, self.age = measure(canvas, region), 0
         self.age += 1
-        return resample(np.asarray(render(canvas, self.statistics)), r, t, (w, h))
+        return np.asarray(render(canvas, self.statistics), np.float32)
 
     def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
-        and content statistics from `measure` (None without it) to the network's output at its size."""
+        and content statistics (None: its own) to the network's output at its size; `measure` maps an input and a
+        region of it to that region's statistics (without it every frame is painted by its own)."""
         content = np.asarray(content, np.float32)
         grey = _grey(content)
         h, w = grey.shape
         last = self.previous if self.previous is not None and self.previous[0].shape == grey.shape else None
         if last is not None and self.ladder is not None and np.abs(grey - last[0]).mean() > CUT:
             last, self.ladder = None, None  # a cut during a zoom: the new shot starts as a first frame
-        if last is not None and (self.ladder is not None or self.zooms(grey, last[2])):
+        if last is not None and (self.ladder is not None or not self.panning and self.zooms(grey, last[2])):
             out = self.zoomed(content, grey, render, measure)
             self.previous = (grey, out, last[2])
             return out
         if last is None:
-            whole = np.zeros(2, int)
+            whole, self.panning = np.zeros(2, int), False
             self.offset, self.anchor = np.zeros(2), (grey, np.zeros(2), whole)
         else:  # measured from the anchor, not chained: sub-pixel motions do not add up unchecked
             whole = self.grid(grey, last[2])
@@ -329,15 +347,14 @@ class GridAlign:
         cut = last is not None and change.mean() > CUT
         if cut or np.abs(self.offset - self.anchor[1]).max() > min(SPAN, min(h, w) // 4):  # grid() checks on half
             self.anchor = (grey, self.offset, whole)
-        if measure is not None and (last is None or self.age >= self.refresh or cut):
-            self.statistics, self.age = measure(content), 0
-        self.age += 1
         sx, sy = whole % STRIDE
         # the scene put back on the grid by top and left margins, the bottom and right filled to one shape for
         # every phase (a runtime compiles for each new shape)
         fill = [-(n + STRIDE - 1) % STRIDE + STRIDE - 1 - m for n, m in ((h, sy), (w, sx))]
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
-        out = np.array(np.asarray(render(canvas, self.statistics))[sy:sy + h, sx:sx + w], np.float32)  # ours to blend into
+        fresh = last is None or self.age >= self.refresh or cut
+        region = np.s_[sy:sy + h, sx:sx + w]
+        out = np.array(self.paint(canvas, region, render, measure, fresh)[region], np.float32)  # ours to blend into
         if steady is not None and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
             still[here] = steady

@@ -20,6 +20,15 @@ SKIP_LEVELS = ("relu3_1", "relu2_1", "relu1_1")  # a multi-level decoder's skip 
 ENCODER_LAST = "relu5_1"  # the deepest tap anything needs
 
 
+def level_stride(relu_name: str) -> int:
+    """Pixels of the input per feature of relu<b>_1 (each block after the first starts with a 2x2 pooling).
+
+    >>> level_stride("relu1_1"), level_stride(CONTENT_LAYER)
+    (1, 8)
+    """
+    return 2 ** (int(relu_name[4]) - 1)
+
+
 def conv_layers_up_to(relu_name: str) -> tuple[str, ...]:
     """The conv layers the encoder needs to compute `relu_name`."""
     last = RELU_LAYERS[relu_name]

@@ -35,8 +35,8 @@ from onnx import TensorProto, external_data_helper
 from adain.decoder import load_decoder
 from adain.onnx_graphs import one_pass_graph, style_graph
 from adain.runtimes.onnx import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
-                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STYLE_GRAPH, TILE_GRAPH, content_input,
-                                export_graph, file_sha1, one_pass_parts, style_input)
+                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STATISTICS_REGION, STYLE_GRAPH, TILE_GRAPH,
+                                content_input, export_graph, file_sha1, one_pass_parts, style_input)
 from adain.resources import SHIPPED_DECODER
 
 EXTERNAL_MIN_BYTES = 1024  # initializers at least this big are read from the part files, smaller ones kept inline
@@ -73,7 +73,7 @@ def main() -> None:
         print(f"wrote {SHIPPED_DECODER_GRAPH} ({SHIPPED_DECODER_GRAPH.stat().st_size / 2**20:.1f} MiB)")
     one_pass, tile = (one_pass_graph(onnx.load(str(INT8_ENCODER)), SHIPPED_DECODER, ONE_PASS_IMAGE, ONE_PASS_ALPHA,
                                      ONE_PASS_OUTPUT, style_input, content) for content in (None, content_input))
-    style = style_graph(onnx.load(str(INT8_ENCODER)), ONE_PASS_IMAGE, style_input)
+    style = style_graph(onnx.load(str(INT8_ENCODER)), ONE_PASS_IMAGE, style_input, STATISTICS_REGION)
     parts = {p.name: p.read_bytes() for p in (INT8_ENCODER, SHIPPED_DECODER_GRAPH)}
     for model, path in ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH), (tile, TILE_GRAPH)):
         _externalize(model, parts)

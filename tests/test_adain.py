@@ -9,6 +9,7 @@ from adain import color
 from adain.adain_op import adain, channel_stats
 from adain.decoder import Decoder, load_decoder, save_decoder
 from adain.stylizer import Stylizer
+from adain.vgg_spec import level_stride
 
 
 def np_(x):
@@ -188,7 +189,8 @@ def test_tiled_output_equals_untiled(stylizer, fixtures):
 def test_a_content_painted_with_given_statistics(stylizer, fixtures):
     """`_render(content_stats=...)` normalises the content by the statistics given: its own (from
     `_content_statistics`) give the ordinary picture, whole or in tiles; another photo's give another picture;
-    with masks they are refused (each mask has statistics of its own)."""
+    with masks they are refused (each mask has statistics of its own). Those of a region are its features'
+    with 32 px of the content around it, not the whole's."""
     content = np.asarray(Image.open(fixtures / "content.png").convert("RGB").resize((200, 152)), np.float32)
     style = np.asarray(Image.open(fixtures / "style.png").convert("RGB"), np.float32)
     own = stylizer._content_statistics(content)
@@ -196,6 +198,16 @@ def test_a_content_painted_with_given_statistics(stylizer, fixtures):
     for tile in (0, 64):
         given = stylizer._render(content, [style], 0.9, tile_size=tile, content_stats=own)
         assert np.abs(whole - given).max() <= 1e-4 * np.ptp(whole) + 0.01, tile
+    region = np.s_[10:130, 24:184]  # a frame's place on a canvas: measured in the features of it and 32 px around
+    window = np.pad(content, ((32, 32), (32, 32), (0, 0)), mode="reflect")[10:130 + 64, 24:184 + 64]
+    feats = stylizer.encode(window)
+    want = {k: channel_stats(np.asarray(f)[:, 32 // st:-(-(32 + 120) // st), 32 // st:-(-(32 + 160) // st)])
+            for k, f in feats.items() for st in [level_stride(k)]}
+    got = stylizer._content_statistics(content, region)
+    for level, pair in want.items():
+        for a, b in zip(got[level], pair):
+            np.testing.assert_allclose(np_(a), np_(b), rtol=1e-4, atol=1e-5)
+    assert np.abs(np_(got["relu4_1"][1]) - np_(own["relu4_1"][1])).mean() > 0.01 * np.abs(np_(own["relu4_1"][1])).mean()
     other = stylizer._content_statistics(np.ascontiguousarray(content[::-1, :, ::-1]) * 0.5)
     moved = stylizer._render(content, [style], 0.9, tile_size=0, content_stats=other)
     assert np.abs(whole - moved).mean() > 0.2 * np.abs(whole).mean()

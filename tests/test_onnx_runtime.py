@@ -206,18 +206,26 @@ def test_frames_share_one_frames_statistics_through_the_tile_graph(fixtures):
 def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr):
     """A new style is one call of style_int8.onnx (the int8 encoder with the per-channel statistics as its
     outputs): equal to the encoder graph's features reduced in numpy, and a stylization with a new style
-    is two graph calls, no feature map copied out."""
+    is two graph calls, no feature map copied out. Given a region (a video frame's place on a larger canvas)
+    it measures the features whose pixels start inside it, as numpy does; the whole image's differ."""
     from adain.adain_op import channel_stats
     from adain.adain_stylizer import _pad_to_stride
+    from adain.vgg_spec import level_stride
 
     s = Stylizer.load(runtime="onnx-int8")
     assert s.style_graph is not None
     image = _pad_to_stride(style_arr.astype(np.float32)[None])
-    ours, ref = s._style_graph(image), {k: channel_stats(v) for k, v in s._features(image).items()}
-    for level in s.levels:
-        for got, want in zip(ours[level], ref[level]):
-            assert got.shape == want.shape == (1, 1, 1, want.shape[-1])
-            np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)  # float32 sums in another order
+    features = s._features(image)
+    box = (5, 11, image.shape[1] - 7, image.shape[2] - 21)  # top, left, bottom, right: off every level's grid
+    part = {k: channel_stats(v[:, box[0] // st:-(-box[2] // st), box[1] // st:-(-box[3] // st)])
+            for k, v in features.items() for st in [level_stride(k)]}
+    ref = {k: channel_stats(v) for k, v in features.items()}
+    for ours, want_all in ((s._style_graph(image), ref), (s._style_graph(image, box), part)):
+        for level in s.levels:
+            for got, want in zip(ours[level], want_all[level]):
+                assert got.shape == want.shape == (1, 1, 1, want.shape[-1])
+                np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-5)  # float32 sums in another order
+    assert np.abs(part["relu1_1"][1] - ref["relu1_1"][1]).mean() > 0.01 * np.abs(ref["relu1_1"][1]).mean()
     calls = _record_calls(s, ("encoder", "decoder", "one_pass", "style_graph"))
     s.stylize(content_arr.astype(np.uint8), style_arr.astype(np.uint8), max_size=None)
     assert calls == ["style_graph", "one_pass"]

@@ -108,19 +108,25 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
     """GridAlign's motion: the pan's (3, 2) px a frame, the object clip's none (the object does not drag the
     frame), a camera that does not move stays at 0 for 24 frames (no drift of the sub-pixel estimate); the
     network sees the scene on the grid where the first frame put it, and an identity network's frames come
-    back as they were (the padding adds nothing; the blend moves a pixel by less than the still threshold)."""
-    from adain.temporal import STILL, STRIDE, GridAlign, phase_correlation
+    back as they were (the padding adds nothing; the blend moves a pixel by less than the still threshold).
+    The content statistics are measured over the frame's place on the padded canvas, every REFRESH frames."""
+    from adain.temporal import REFRESH, STILL, STRIDE, GridAlign, phase_correlation
 
     clips = bench_video.clips()
     for name, motion in (("pan", bench_video.PAN), ("object", (0, 0))):
         frames = [f.astype(np.float32) for f in clips[name][0]]
-        align, seen = GridAlign(), []
+        align, seen, measured = GridAlign(), [], []
 
         def identity(canvas, statistics):
             seen.append(canvas)
             return canvas
 
-        outs = [align(f, identity) for f in frames]
+        def measure(canvas, region):
+            np.testing.assert_array_equal(canvas[region], frames[len(seen)])  # the frame, not the padding
+            measured.append(len(seen))
+
+        outs = [align(f, identity, measure) for f in frames]
+        assert measured == list(range(0, len(frames), REFRESH))
         np.testing.assert_allclose(align.offset, np.multiply(motion, len(frames) - 1), atol=0.05)
         for t, (frame, out, canvas) in enumerate(zip(frames, outs, seen)):
             sx, sy = (np.multiply(motion, t) % STRIDE).astype(int)
@@ -167,25 +173,37 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
     """On the zoom clip (1 % a frame about the centre) GridAlign finds the zoom and maps each frame onto a
     canvas that holds the scene at one scale: consecutive canvases differ far less than the frames (but
     where the canvas moved by one stride, the grid's whole step), a new canvas starts once every zoom_step
-    of zoom, and an identity network's frames come back as they were (resampled both ways)."""
+    of zoom, and an identity network's frames come back as they were (resampled both ways). The statistics
+    are measured at the first frame, each new canvas (a zoom out's first canvas is the first frame's scale:
+    it keeps that frame's) and every REFRESH frames (the 1.12 ladder's canvases last 11), over the frame's
+    place on the canvas, and every frame is painted with the last measured."""
     from adain.temporal import STRIDE, ZOOM_STEP, GridAlign
 
     frames = [f.astype(np.float32) for f in bench_video.clips()["zoom"][0]]
     h, w = frames[0].shape[:2]  # the canvas shows the frame at [t, t + r (h, w)], 0 <= t < 8, r >= 1
-    for step, canvases, clip in ((ZOOM_STEP, 6, frames), (1.12, 3, frames), (ZOOM_STEP, 6, frames[::-1])):
+    for step, canvases, clip, measures in ((ZOOM_STEP, 6, frames, 6), (1.12, 3, frames, 5), (ZOOM_STEP, 6, frames[::-1], 5)):
         # 1.01 ** 23 = 1.26: first frame, then 5 or 2 new canvases, zooming in or (reversed) out
-        align, seen = GridAlign(zoom_step=step), []
+        align, seen, measured = GridAlign(zoom_step=step), [], []
 
         def identity(canvas, statistics):
-            seen.append((canvas, id(align.ladder)))
+            seen.append((canvas, align.ladder))  # kept: ids of freed ladders are reused
+            assert statistics == len(measured)  # the last measured
             return canvas
 
-        outs = [align(f, identity) for f in clip]
-        assert len({ladder for _, ladder in seen[1:]}) + 1 == canvases, step
+        def measure(canvas, region):
+            rows, columns = region
+            assert (rows.stop - rows.start, columns.stop - columns.start) == (h, w)
+            assert 0 <= rows.start < STRIDE and 0 <= columns.start < STRIDE and rows.stop <= canvas.shape[0]
+            measured.append(region)
+            return len(measured)
+
+        outs = [align(f, identity, measure) for f in clip]
+        assert len({id(ladder) for _, ladder in seen[1:]}) + 1 == canvases, step
+        assert len(measured) == measures, (step, len(measured))
         assert seen[1][0].shape[0] >= step * frames[0].shape[0] and seen[1][0].shape[0] % STRIDE == 0
         for t in range(2, len(frames)):
             assert np.abs(outs[t] - clip[t])[16:-16, 16:-16].mean() < 1.0, (step, t)
-            if step == ZOOM_STEP and seen[t][1] == seen[t - 1][1]:  # the same canvas, maybe moved by a stride
+            if step == ZOOM_STEP and seen[t][1] is seen[t - 1][1]:  # the same canvas, maybe moved by a stride
                 held = min(np.abs(seen[t][0] - np.roll(seen[t - 1][0], (dy, dx), (0, 1)))[16:h - 16, 16:w - 16].mean()
                            for dy in (-STRIDE, 0, STRIDE) for dx in (-STRIDE, 0, STRIDE))
                 assert held < 0.25 * np.abs(clip[t] - clip[t - 1]).mean(), t  # measured: 0.10-0.22

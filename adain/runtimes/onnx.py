@@ -42,6 +42,7 @@ SOURCE_KEY = "source_sha1"  # metadata of a shipped graph: the SHA-1 of the weig
 ONE_PASS_GRAPH = WEIGHTS_DIR / "stylize_int8.onnx"
 ONE_PASS_IMAGE, ONE_PASS_ALPHA, ONE_PASS_OUTPUT = "image", "alpha", "stylized"
 STYLE_GRAPH = WEIGHTS_DIR / "style_int8.onnx"  # the int8 encoder and the style's statistics: input image, outputs style_input()
+STATISTICS_REGION = "region"  # its input (top, left, bottom, right): the part of the image it measures
 TILE_GRAPH = WEIGHTS_DIR / "stylize_tile_int8.onnx"  # the one-pass graph of a tile: the content's statistics are inputs too
 PARTS_KEY = "parts_sha1"  # their metadata: the SHA-1s of the files holding their weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
@@ -260,10 +261,11 @@ class OnnxStylizer(AdainStylizer):
     def _image(self, t: dict) -> np.ndarray:
         return self.decoder(decoder_feed(self.levels, t))
 
-    def _style_graph(self, image: np.ndarray) -> dict | None:
+    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> dict | None:
         if self.style_graph is None:
             return None
-        out = dict(zip(self.style_graph.outputs, self.style_graph._run({self.style_graph.inputs[0]: image})))
+        box = np.asarray((0, 0, *image.shape[1:3]) if region is None else region, np.int64)
+        out = dict(zip(self.style_graph.outputs, self.style_graph._run({ONE_PASS_IMAGE: image, STATISTICS_REGION: box})))
         return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
 
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
