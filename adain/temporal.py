@@ -12,12 +12,13 @@ zoom's best-fitting shift drags the frame) and pads each frame so that the scene
 grid where it did in the first frame; the network then paints the same place with the same texture.
 AdaIN normalises the frames of a shot by one frame's content statistics, measured again every REFRESH
 frames and at once on a cut, so neither the padding nor an object crossing the picture moves the whole
-frame's colours; they are measured over the frame's place in the padded input's features (the frame's own,
-with the reflected border every input gets, weaken the style: 1.04x per-frame's style loss on the pan, 0.88x so). Where the picture is still once the camera's motion is taken out, it also blends in the
-previous output (no resampling: the shift is a whole number of pixels), which holds the background still
-when an object moves over it; not where most of the frame moves after the shift (a turn), where the
-"still" pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges
-keep their own stylization: what lies beyond an edge changes as the camera moves.
+frame's colours; they are measured over the frame's place in the padded input's features (with the frame's
+own, which take in the reflected border every input gets, Starry Night's pan scored 1.04x per-frame's style
+loss; so, 0.88x). Where the picture is still once the camera's motion is taken out, it also blends in the previous
+output (no resampling: the shift is a whole number of pixels), which holds the background still when an
+object moves over it; not where most of the frame moves after the shift (a turn), where the "still" pixels
+are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges keep their own
+stylization: what lies beyond an edge changes as the camera moves.
 
 A zoom, which no shift explains: the camera's scale and shift from the anchor (phase correlation in four
 windows, fitted by least squares) map each frame onto a canvas that holds the scene at one scale and on the

@@ -207,8 +207,8 @@ def main() -> None:
             for _ in range(REPEATS):  # the modes in turn, each timed at its fastest: a noisy machine slows one run
                 for mode in modes:
                     t0 = time.perf_counter()
-                    outputs[mode] = [np.asarray(o, np.float32) for o in stylizer.stylize_frames(frames, path, max_size=W,
-                                                                                                 temporal=mode)]
+                    run = stylizer.stylize_frames(frames, path, max_size=W, temporal=mode)
+                    outputs[mode] = [np.asarray(o, np.float32) for o in run]
                     seconds[mode].append(time.perf_counter() - t0)
             for mode, outs in outputs.items():
                 lc, ls = losses(encoder, frames, outs, style)

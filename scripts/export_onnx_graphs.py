@@ -16,9 +16,9 @@ the graph: its weights are read from the two files above (ONNX external data at 
 it costs ~45 KiB, not another 8 MB; it is tagged with the SHA-1s of both and of weights/decoder.npz, and
 the runtime ignores it when they changed.
 
-style_int8.onnx: the int8 encoder with the style's per-channel statistics as outputs
-(`adain.onnx_graphs.style_graph`): a new style is one call with no feature map copied out; ~33 KiB, its
-weights in vgg19_int8.onnx, tagged like the one-pass graph.
+style_int8.onnx: the int8 encoder with the per-channel statistics of the image, or of a region of it (a
+video frame's place on its canvas), as outputs (`adain.onnx_graphs.style_graph`): a new style is one call
+with no feature map copied out; ~37 KiB, its weights in vgg19_int8.onnx, tagged like the one-pass graph.
 
 stylize_tile_int8.onnx: the one-pass graph with the content's statistics as inputs too, for the tiles of
 a large image (the whole image's statistics, summed tile by tile first); ~41 KiB, made and tagged the same way.
@@ -35,8 +35,8 @@ from onnx import TensorProto, external_data_helper
 from adain.decoder import load_decoder
 from adain.onnx_graphs import one_pass_graph, style_graph
 from adain.runtimes.onnx import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
-                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STATISTICS_REGION, STYLE_GRAPH, TILE_GRAPH,
-                                content_input, export_graph, file_sha1, one_pass_parts, style_input)
+                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STATISTICS_REGION, STYLE_GRAPH,
+                                TILE_GRAPH, content_input, export_graph, file_sha1, one_pass_parts, style_input)
 from adain.resources import SHIPPED_DECODER
 
 EXTERNAL_MIN_BYTES = 1024  # initializers at least this big are read from the part files, smaller ones kept inline

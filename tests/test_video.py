@@ -181,7 +181,8 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
 
     frames = [f.astype(np.float32) for f in bench_video.clips()["zoom"][0]]
     h, w = frames[0].shape[:2]  # the canvas shows the frame at [t, t + r (h, w)], 0 <= t < 8, r >= 1
-    for step, canvases, clip, measures in ((ZOOM_STEP, 6, frames, 6), (1.12, 3, frames, 5), (ZOOM_STEP, 6, frames[::-1], 5)):
+    for step, canvases, clip, measures in ((ZOOM_STEP, 6, frames, 6), (1.12, 3, frames, 5),
+                                           (ZOOM_STEP, 6, frames[::-1], 5)):
         # 1.01 ** 23 = 1.26: first frame, then 5 or 2 new canvases, zooming in or (reversed) out
         align, seen, measured = GridAlign(zoom_step=step), [], []
 

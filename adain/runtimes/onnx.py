@@ -265,7 +265,8 @@ class OnnxStylizer(AdainStylizer):
         if self.style_graph is None:
             return None
         box = np.asarray((0, 0, *image.shape[1:3]) if region is None else region, np.int64)
-        out = dict(zip(self.style_graph.outputs, self.style_graph._run({ONE_PASS_IMAGE: image, STATISTICS_REGION: box})))
+        out = dict(zip(self.style_graph.outputs, self.style_graph._run({ONE_PASS_IMAGE: image,
+                                                                        STATISTICS_REGION: box})))
         return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
 
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
