@@ -14,11 +14,11 @@ AdaIN normalises the frames of a shot by one frame's content statistics, measure
 frames and at once on a cut, so neither the padding nor an object crossing the picture moves the whole
 frame's colours; they are measured over the frame's place in the padded input's features (with the frame's
 own, which take in the reflected border every input gets, Starry Night's pan scored 1.04x per-frame's style
-loss; so, 0.88x). Where the picture is still once the camera's motion is taken out, it also blends in the previous
-output (no resampling: the shift is a whole number of pixels), which holds the background still when an
-object moves over it; not where most of the frame moves after the shift (a turn), where the "still" pixels
-are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges keep their own
-stylization: what lies beyond an edge changes as the camera moves.
+loss; so, 0.88x). Where the picture is still once the camera's motion is taken out, it also blends in the
+previous output (no resampling: the shift is a whole number of pixels), which holds the background still
+when an object moves over it; not where most of the frame moves after the shift (a turn), where the
+"still" pixels are sub-pixel motion whose strokes differ and blending would grey them. The frame's edges
+keep their own stylization: what lies beyond an edge changes as the camera moves.
 
 A zoom, which no shift explains: the camera's scale and shift from the anchor (phase correlation in four
 windows, fitted by least squares) map each frame onto a canvas that holds the scene at one scale and on the
@@ -26,9 +26,8 @@ grid, and the output is sampled back (Lanczos). A canvas keeps its scale while t
 to ZOOM_STEP times smaller on it, then the next starts at the other end of that range: a ladder of scales,
 which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured at each
 new canvas over the frame's place on it (the frame's own weaken the style by 6-20 %, the whole canvas's,
-with its reflected margins, 15 %). Bilinear sampling,
-or one canvas resampled further, lose the strokes' contrast (half a pixel of bilinear shift: 3.6x the style
-loss).
+with its reflected margins, 15 %). Bilinear sampling, or one canvas resampled further, lose the strokes'
+contrast (half a pixel of bilinear shift: 3.6x the style loss).
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
