@@ -103,10 +103,12 @@ class AdainStylizer(Stylizer):
         """{layer: (mean, std)} of an image's features, or of those of its `region` (top, left, bottom, right) px:
         the features whose pixels start inside it."""
         image = _pad_to_stride(np.asarray(style, np.float32)[None])
+        stats = self._style_graph(image, region)
+        if stats is not None:
+            return stats
         top, left, bottom, right = (0, 0, *image.shape[1:3]) if region is None else region
-        return self._style_graph(image, region) or {
-            k: channel_stats(v[:, top // s:-(-bottom // s), left // s:-(-right // s)])
-            for k, v in self._features(image).items() for s in [level_stride(k)]}
+        return {k: channel_stats(v[:, top // s:-(-bottom // s), left // s:-(-right // s)])
+                for k, v in self._features(image).items() for s in [level_stride(k)]}
 
     def style_statistics(self, style: ImageLike, style_size: int | None = STYLE_SIZE) -> dict:
         """{layer: (mean, std)} of the style's features: encode a style once, reuse it for many images

@@ -124,7 +124,8 @@ def _statistics(g: _Graph, x: str, level: str, region: str | None = None) -> Sta
     n = lambda op, ins, name, **kw: g.op(op, ins, f"{name}_{level}", **kw)  # noqa: E731
     c = lambda name, value: g.const(f"{name}_{level}", np.asarray(value))  # noqa: E731
     if region is not None:  # the features whose pixels start inside it: [top // s, ceil(bottom / s)) and across
-        s, two, stride = level_stride(level), c("two", [2]), c("stride", [level_stride(level)])
+        s = level_stride(level)
+        two, stride = c("two", [2]), c("stride", [s])
         starts = n("Div", [n("Slice", [region, c("zero_i", [0]), two], "region_start"), stride], "starts")
         ends = n("Div", [n("Add", [n("Slice", [region, two, c("four", [4])], "region_end"), c("round_up", [s - 1])],
                          "region_end_up"), stride], "ends")
