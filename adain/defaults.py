@@ -25,6 +25,8 @@ STYLE_SIZE = 512  # long side a style is encoded at (its brush-stroke scale), as
 ALPHA = 1.0  # style strength: 0 gives back the content, 1 full style
 EVAL_SIZE = 256  # `adain evaluate`: centre-crop side of both images (the training crops' size)
 OPENVINO_CACHE_MB = 256  # runtime "openvino": its graphs compiled per image shape kept on disk (~9 MB a 512² photo)
+OPENVINO_SHAPES = 2  # runtime "openvino": input shapes each graph stays compiled for in memory (a video's zoom and the
+                     # rest of its frames use two; a compile from the disk cache costs 0.1-0.2 s)
 
 
 # ---- the classic mode ------------------------------------------------------------------------

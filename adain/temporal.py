@@ -220,7 +220,7 @@ class GridAlign:
         if zoom_step <= 1:
             raise ValueError(f"zoom_step must be above 1, got {zoom_step}")
         self.hold, self.still, self.edge, self.refresh, self.zoom_step = hold, still, edge, refresh, zoom_step
-        self.ladder: tuple[np.ndarray, float] | None = None  # a zoom's (grey of the frame its canvas was set on, scale)
+        self.ladder: tuple | None = None  # a zoom's (grey of the frame its canvas was set on, scale, its motion or None)
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
         self.anchor: tuple | None = None  # (grey, offset, whole offset) of the frame motion is measured from
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
@@ -261,20 +261,27 @@ class GridAlign:
             self.anchor = (grey, self.offset, current)
         return current
 
-    def scale_motion(self, a: np.ndarray, b: np.ndarray, refine: bool = True) -> tuple[float, np.ndarray]:
+    def scale_motion(self, a: np.ndarray, b: np.ndarray, guess: tuple[float, np.ndarray] | None = None,
+                     refine: bool = True) -> tuple[float, np.ndarray]:
         """The camera's zoom and shift from frame a to frame b (grey): (k, u) with b at p ≈ a at k p + u, in
-        full-size pixels, measured at MOTION_SIDE (`similarity`), refined by a second fit to a so moved."""
+        full-size pixels, measured at MOTION_SIDE (`similarity`): a first fit (or `guess`, one made already),
+        refined by a fit to a so moved. (The last frame's motion as the guess saves a fit, but moved the canvas
+        more: its scale was up to 12e-4 off, the first fit's 9e-4.)"""
         (small_a, scale), (small_b, _) = reduced(a), reduced(b)
-        k, u = similarity(small_a, small_b)
+        if guess is None:
+            k, u = similarity(small_a, small_b)
+        else:  # full-size to the blocks' pixels: p = scale p_small + (scale - 1) / 2
+            k, u = guess[0], (np.asarray(guess[1]) - (scale - 1) / 2 * (1 - guess[0])) / scale
         if refine:
             k2, u2 = similarity(resample(small_a, k, u, small_a.shape[::-1]), small_b)
             k, u = k * k2, k * u2 + u
-        return k, scale * u + (scale - 1) / 2 * (1 - k)  # the blocks' centres: p = scale p_small + (scale - 1) / 2
+        return k, scale * u + (scale - 1) / 2 * (1 - k)
 
     def zooms(self, grey: np.ndarray, current: np.ndarray) -> bool:
         """Whether frame `grey` is the anchor zoomed by ZOOM_MIN or more: its misfit to the anchor so zoomed
         is under AGREE times its misfit to the anchor at the grid's shift `current` (at full size, over the
-        same pixels). Sets the zoom's first canvas to the anchor's."""
+        same pixels). Sets the zoom's first canvas to the anchor's (with the motion found, `zoomed`'s first fit)
+        and has the statistics measured at once (the first frame's are of a frame not on a canvas)."""
         a, _, anchor_whole = self.anchor
         k, u = self.scale_motion(a, grey, refine=False)
         if abs(k - 1) < ZOOM_MIN:
@@ -286,36 +293,45 @@ class GridAlign:
                   for scale, shift in ((k, u), (1.0, current - anchor_whole))]
         if misfit[0] >= AGREE * misfit[1]:
             return False
-        self.ladder = (a, 1.0)
+        self.ladder, self.age = (a, 1.0, (k, u)), self.refresh
         return True
 
     def zoomed(self, content: np.ndarray, grey: np.ndarray, render: Render, measure: Measure | None) -> np.ndarray:
         """A zoom's output: the frame mapped onto the canvas of its scene (a new one where the frame shows the
-        scene outside 1 to zoom_step times smaller on it, or has moved past SPAN), painted, sampled back."""
-        a, scale = self.ladder
-        k, u = self.scale_motion(a, grey)
+        scene outside 1 to zoom_step times smaller on it, or has moved past SPAN), painted, sampled back. Its
+        statistics are measured every `refresh` frames with the frame at the canvas's soft end, enlarged
+        zoom_step times (`paint`)."""
+        a, scale, guess = self.ladder
+        k, u = self.scale_motion(a, grey, guess)
+        self.ladder = (a, scale, None)
         r = scale * k  # the frame's pixel p is the canvas's r p + t
         h, w = grey.shape
         if not 1 <= r <= self.zoom_step or scale * np.abs(u).max() > min(SPAN, min(h, w) // 4):
             # the far end of the range from where the zoom goes (in: r falls; out: r rises); past SPAN, r as it is
             scale = self.zoom_step if r < 1 else 1.0 if r > self.zoom_step else r
-            self.ladder, u, r = (grey, scale), np.zeros(2), scale
-            self.age = self.refresh  # measured on the new canvas
+            self.ladder, u, r = (grey, scale, None), np.zeros(2), scale
         t = scale * u % STRIDE  # the scene on the grid where this canvas first put it
         size = [-(-(int(np.ceil(n * self.zoom_step)) + STRIDE) // STRIDE) * STRIDE for n in (w, h)]
         canvas = resample(content, 1 / r, -t / r, size, Image.Resampling.BICUBIC)  # the content: 2x faster
+        measured = None
+        if self.age >= self.refresh:
+            measured = canvas if r == self.zoom_step else resample(
+                content, 1 / self.zoom_step, -t / self.zoom_step, size, Image.Resampling.BICUBIC)
         x, y = t.astype(int)
-        region = np.s_[y:y + h, x:x + w]
-        return resample(self.paint(canvas, region, render, measure, self.age >= self.refresh), r, t, (w, h))
+        region = np.s_[y:y + h, x:x + w]  # the frame's size: one shape for every measure (OpenVINO re-plans)
+        return resample(self.paint(canvas, region, render, measure, measured), r, t, (w, h))
 
     def paint(self, canvas: np.ndarray, region: tuple[slice, slice], render: Render, measure: Measure | None,
-              fresh: bool) -> np.ndarray:
-        """The network's output for `canvas`, painted with the content statistics of the frame's `region` in it,
-        measured again where `fresh` (with `measure`): of the frame's place only, not the canvas's margins (the
-        margins' reflections weakened the zoom's style 15 %), in the canvas's features (the frame's own, with
-        their reflected border, gave the pan 1.04x per-frame's style loss; these 0.88x)."""
-        if measure is not None and fresh:
-            self.statistics, self.age = measure(canvas, region), 0
+              measured: np.ndarray | None) -> np.ndarray:
+        """The network's output for `canvas`, painted with the content statistics of the frame's `region` in the
+        input `measured` (one shape with the canvas), where given (with `measure`), else the last measured:
+        of the frame's place only, not the canvas's margins (the margins' reflections weakened the zoom's style
+        15 %), in the canvas's features (the frame's own, with their reflected border, gave the pan 1.04x
+        per-frame's style loss; these 0.88x). A zoom measures the frame at the soft end of its canvases'
+        range: its statistics, taken where it is sharpest, weakened the style of the later, softer frames
+        (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.97x)."""
+        if measure is not None and measured is not None:
+            self.statistics, self.age = measure(measured, region), 0
         self.age += 1
         return np.asarray(render(canvas, self.statistics), np.float32)
 
@@ -354,7 +370,8 @@ class GridAlign:
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
         fresh = last is None or self.age >= self.refresh or cut
         region = np.s_[sy:sy + h, sx:sx + w]
-        out = np.array(self.paint(canvas, region, render, measure, fresh)[region], np.float32)  # ours to blend into
+        out = self.paint(canvas, region, render, measure, canvas if fresh else None)
+        out = np.array(out[region], np.float32)  # ours to blend into
         if steady is not None and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
             still[here] = steady

@@ -251,19 +251,28 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
 
 def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tmp_path, content_arr, style_arr):
-    """The graphs are compiled for each image shape (the last kept) and give the same picture for a shape
-    met again; the compiled-graph cache keeps its newest files within its limit."""
+    """The graphs are compiled for each image shape (the last OPENVINO_SHAPES kept: a shape met again within
+    them is not compiled again) and give the same picture for a shape met again; the compiled-graph cache keeps
+    its newest files within its limit."""
     pytest.importorskip("openvino")
+    from adain.defaults import OPENVINO_SHAPES
     from adain.runtimes import openvino as openvino_runtime
 
+    assert OPENVINO_SHAPES == 2  # the shapes below
     ov = Stylizer.load(runtime="openvino")
     content, style = content_arr.astype(np.uint8), style_arr.astype(np.uint8)
+    compiles = []
+    compile_graph = ov.one_pass._compile
+    ov.one_pass._compile = lambda shapes: compiles.append(dict(shapes)["image"]) or compile_graph(shapes)
     first = np.asarray(ov.stylize(content, style, max_size=None))
-    compiled_for = ov.one_pass._shapes["image"]  # the bordered, stride-padded shape of the first call
     assert ov.stylize(content[:40], style, max_size=None).size == (content.shape[1], 40)
-    assert ov.one_pass._shapes["image"][0] == 1 and ov.one_pass._shapes["image"] != compiled_for  # compiled again
     np.testing.assert_array_equal(np.asarray(ov.stylize(content, style, max_size=None)), first)
-    assert ov.one_pass._shapes["image"] == compiled_for  # and again for the first shape, same picture
+    assert len(compiles) == 2 and compiles[0] != compiles[1] and compiles[0][0] == 1  # the first shape was kept
+    ov.stylize(content[:48], style, max_size=None)  # a third shape: the least recently used (the second) goes
+    ov.stylize(content, style, max_size=None)
+    ov.stylize(content[:40], style, max_size=None)
+    assert len(compiles) == 4 and compiles[3] == compiles[1]
+    assert [dict(k)["image"] for k in ov.one_pass.compiled] == [compiles[0], compiles[1]]  # newest last
     for i, mb in enumerate((3, 2, 1)):  # oldest first
         blob = tmp_path / f"{i}.blob"
         blob.write_bytes(b"0" * (mb << 20))

@@ -11,12 +11,13 @@ one pass (int8 encoder, AdaIN, decoder) 0.075-0.10 s against ONNX Runtime's 0.34
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
 
-from adain.defaults import OPENVINO_CACHE_MB
+from adain.defaults import OPENVINO_CACHE_MB, OPENVINO_SHAPES
 from adain.memory import arenas_shrink
 from adain.runtimes.onnx import OnnxGraph, OnnxStylizer
 from adain.resources import cache_dir
@@ -59,10 +60,12 @@ def _prune(folder: Path, limit_mb: float = OPENVINO_CACHE_MB) -> None:
 class OpenVinoGraph(OnnxGraph):
     """An ONNX graph compiled by OpenVINO for the CPU, called like `OnnxGraph` (names, levels, metadata, outputs).
 
-    Compiled for each new set of input shapes (the last one is kept): OpenVINO then plans the graph's
+    Compiled for each new set of input shapes (the last OPENVINO_SHAPES kept): OpenVINO then plans the graph's
     memory ahead, which on a Xeon with AMX made the one-pass graph at 576² 0.075 s against 0.10 s and its
     working memory 130 MB against 285 MB compiled for any shape, for a compile (0.1-0.2 s, less from the
-    disk cache) per new shape. Tiles all have one shape (`adain.tiling`).
+    disk cache) per new shape. Tiles all have one shape (`adain.tiling`); a video's zoom paints canvases of
+    one shape and its other frames another (with one kept, each switch compiled again: bench_video's zoom
+    lost 8 ms a frame).
 
     Args:
         path: the .onnx file.
@@ -73,8 +76,8 @@ class OpenVinoGraph(OnnxGraph):
     def __init__(self, path: str | Path, precision: str | None = None):
         super().__init__(path)
         self.precision = precision
-        self._shapes, self._compiled, self._request = None, None, None
-        self._lock = threading.Lock()  # one infer request, recompiled per shape: one call at a time
+        self.compiled: OrderedDict = OrderedDict()  # {shapes: (compiled graph, its infer request)}, newest last
+        self._lock = threading.Lock()  # one infer request per shape: one call at a time
 
     @cached_property
     def model(self):
@@ -93,24 +96,29 @@ class OpenVinoGraph(OnnxGraph):
         info = self.model.get_rt_info()
         return {k: v.astype(str) for k, v in info["framework"].items()} if "framework" in info else {}
 
-    def _compile(self, shapes: dict) -> None:
-        self.model.reshape({name: list(shape) for name, shape in shapes.items()})
+    def _compile(self, shapes: tuple) -> tuple:
+        """The graph compiled for `shapes` ((name, shape) pairs) and an infer request of it."""
+        self.model.reshape({name: list(shape) for name, shape in shapes})
         hints = {"INFERENCE_PRECISION_HINT": self.precision} if self.precision else {}
-        self._compiled = _core().compile_model(self.model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **hints})
-        self._request, self._shapes = self._compiled.create_infer_request(), shapes
+        compiled = _core().compile_model(self.model, "CPU", {"PERFORMANCE_HINT": "LATENCY", **hints})
         _prune(_cache_folder())
+        return compiled, compiled.create_infer_request()
 
     def _run(self, feeds: dict) -> list:
         """The outputs (copies) for one image's inputs by name; where `adain.memory.arenas_shrink()` (the
         CLI, the demo) the graph's working memory is handed back after the call (as ONNX Runtime's arena)."""
-        shapes = {name: np.shape(value) for name, value in feeds.items()}
+        shapes = tuple((name, np.shape(value)) for name, value in feeds.items())
         with self._lock:
-            if shapes != self._shapes:
-                self._compile(shapes)
-            results = self._request.infer(feeds)
-            outputs = [results[out] for out in self._compiled.outputs]
+            if shapes not in self.compiled:
+                self.compiled[shapes] = self._compile(shapes)
+                while len(self.compiled) > OPENVINO_SHAPES:
+                    self.compiled.popitem(last=False)
+            self.compiled.move_to_end(shapes)
+            compiled, request = self.compiled[shapes]
+            results = request.infer(feeds)
+            outputs = [results[out] for out in compiled.outputs]
             if arenas_shrink():
-                self._compiled.release_memory()
+                compiled.release_memory()
         return outputs
 
 
