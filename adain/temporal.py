@@ -24,10 +24,12 @@ A zoom, which no shift explains: the camera's scale and shift from the anchor (p
 windows, fitted by least squares) map each frame onto a canvas that holds the scene at one scale and on the
 grid, and the output is sampled back (Lanczos). A canvas keeps its scale while the frame shows the scene 1
 to ZOOM_STEP times smaller on it, then the next starts at the other end of that range: a ladder of scales,
-which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured at each
-new canvas over the frame's place on it (the frame's own weaken the style by 6-20 %, the whole canvas's,
-with its reflected margins, 15 %). Bilinear sampling, or one canvas resampled further, lose the strokes'
-contrast (half a pixel of bilinear shift: 3.6x the style loss).
+which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured at the
+zoom's start and every REFRESH frames, over the frame's place on a canvas that holds it ZOOM_STEP times
+larger, the softest the ladder paints it (the frame's own weaken the style by 6-20 %, the whole canvas's,
+with its reflected margins, 15 %; those where the frame is sharpest, a zoom out's by 8 %). Bilinear
+sampling, or one canvas resampled further, lose the strokes' contrast (half a pixel of bilinear shift: 3.6x
+the style loss).
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
@@ -329,7 +331,7 @@ class GridAlign:
         15 %), in the canvas's features (the frame's own, with their reflected border, gave the pan 1.04x
         per-frame's style loss; these 0.88x). A zoom measures the frame at the soft end of its canvases'
         range: its statistics, taken where it is sharpest, weakened the style of the later, softer frames
-        (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.97x)."""
+        (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.93x)."""
         if measure is not None and measured is not None:
             self.statistics, self.age = measure(measured, region), 0
         self.age += 1
