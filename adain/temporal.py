@@ -222,7 +222,7 @@ class GridAlign:
         if zoom_step <= 1:
             raise ValueError(f"zoom_step must be above 1, got {zoom_step}")
         self.hold, self.still, self.edge, self.refresh, self.zoom_step = hold, still, edge, refresh, zoom_step
-        self.ladder: tuple | None = None  # a zoom's (grey of the frame its canvas was set on, scale, its motion or None)
+        self.ladder: tuple | None = None  # a zoom's (grey of the frame its canvas was set on, scale, motion or None)
         self.offset = np.zeros(2)  # the camera's position since the first frame, (x, y) px
         self.anchor: tuple | None = None  # (grey, offset, whole offset) of the frame motion is measured from
         self.previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (grey input, output, whole offset)
@@ -316,7 +316,7 @@ class GridAlign:
         size = [-(-(int(np.ceil(n * self.zoom_step)) + STRIDE) // STRIDE) * STRIDE for n in (w, h)]
         canvas = resample(content, 1 / r, -t / r, size, Image.Resampling.BICUBIC)  # the content: 2x faster
         measured = None
-        if self.age >= self.refresh:
+        if measure is not None and self.age >= self.refresh:  # without one, age only grows
             measured = canvas if r == self.zoom_step else resample(
                 content, 1 / self.zoom_step, -t / self.zoom_step, size, Image.Resampling.BICUBIC)
         x, y = t.astype(int)
