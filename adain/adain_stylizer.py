@@ -77,10 +77,10 @@ class AdainStylizer(Stylizer):
         ({layer: (mean, std)}), where the runtime has such a graph (the shipped onnx-int8); else None."""
         return None
 
-    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> dict | None:
-        """{layer: (mean, std)} of a (1, H, W, 3) RGB 0-255 image whose sides are multiples of 8, or of its
-        `region` (top, left, bottom, right) px, from one call of a graph that computes them inside the runtime
-        (the shipped onnx-int8 has one); None where the runtime has none."""
+    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int]) -> dict | None:
+        """{layer: (mean, std)} of the features of a `region` (top, left, bottom, right) px of a (1, H, W, 3)
+        RGB 0-255 image whose sides are multiples of 8, from one call of a graph that computes them inside
+        the runtime (the shipped onnx-int8 has one); None where the runtime has none."""
         return None
 
     # ---- features -------------------------------------------------------------------------
@@ -103,10 +103,10 @@ class AdainStylizer(Stylizer):
         """{layer: (mean, std)} of an image's features, or of those of its `region` (top, left, bottom, right) px:
         the features whose pixels start inside it."""
         image = _pad_to_stride(np.asarray(style, np.float32)[None])
+        top, left, bottom, right = region = (0, 0, *image.shape[1:3]) if region is None else region
         stats = self._style_graph(image, region)
         if stats is not None:
             return stats
-        top, left, bottom, right = (0, 0, *image.shape[1:3]) if region is None else region
         return {k: channel_stats(v[:, top // s:-(-bottom // s), left // s:-(-right // s)])
                 for k, v in self._features(image).items() for s in [level_stride(k)]}
 

@@ -220,7 +220,8 @@ def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr)
     part = {k: channel_stats(v[:, box[0] // st:-(-box[2] // st), box[1] // st:-(-box[3] // st)])
             for k, v in features.items() for st in [level_stride(k)]}
     ref = {k: channel_stats(v) for k, v in features.items()}
-    for ours, want_all in ((s._style_graph(image), ref), (s._style_graph(image, box), part)):
+    whole = (0, 0, *image.shape[1:3])
+    for ours, want_all in ((s._style_graph(image, whole), ref), (s._style_graph(image, box), part)):
         for level in s.levels:
             for got, want in zip(ours[level], want_all[level]):
                 assert got.shape == want.shape == (1, 1, 1, want.shape[-1])

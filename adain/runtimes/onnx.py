@@ -261,12 +261,11 @@ class OnnxStylizer(AdainStylizer):
     def _image(self, t: dict) -> np.ndarray:
         return self.decoder(decoder_feed(self.levels, t))
 
-    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int] | None = None) -> dict | None:
+    def _style_graph(self, image: np.ndarray, region: tuple[int, int, int, int]) -> dict | None:
         if self.style_graph is None:
             return None
-        box = np.asarray((0, 0, *image.shape[1:3]) if region is None else region, np.int64)
-        out = dict(zip(self.style_graph.outputs, self.style_graph._run({ONE_PASS_IMAGE: image,
-                                                                        STATISTICS_REGION: box})))
+        feeds = {ONE_PASS_IMAGE: image, STATISTICS_REGION: np.asarray(region, np.int64)}
+        out = dict(zip(self.style_graph.outputs, self.style_graph._run(feeds)))
         return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
 
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
