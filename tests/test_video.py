@@ -225,6 +225,28 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
         GridAlign(zoom_step=1.0)
 
 
+def test_a_zoom_resamples_alike_with_opencv_or_pillow(monkeypatch):
+    """`resample` (OpenCV's warpAffine where installed, else Pillow's resize of a box) maps pixel p to
+    scale p + shift in both: a whole-pixel shift is the image moved, exactly, and a zoom's two resamplings
+    (onto a canvas 1.03x larger, back) return the image, and the two canvases differ by 1.1/255 on average
+    (OpenCV's cubic is the sharper: a = -0.75 against Pillow's -0.5)."""
+    import adain.temporal as temporal
+
+    image = np.asarray(Image.open(bench_video.PHOTO).convert("RGB").resize((160, 96)), np.float32)
+    results = []
+    for backend in ("opencv", "pillow"):
+        if backend == "pillow":
+            monkeypatch.setattr(temporal, "_opencv", lambda: None)
+        assert (temporal._opencv() is None) == (backend == "pillow")
+        moved = temporal.resample(image, 1.0, (2, 1), (150, 90))
+        np.testing.assert_allclose(moved, image[1:91, 2:152], atol=0.51)  # Pillow rounds RGB to 8 bits
+        canvas = temporal.resample(image, 1 / 1.03, np.array([-3.5, -2.25]) / 1.03, (176, 104))
+        back = temporal.resample(canvas, 1.03, (3.5, 2.25), (160, 96))
+        assert np.abs(back - image)[4:-4, 4:-4].mean() < 3.0, backend
+        results.append(canvas)
+    assert np.abs(results[0] - results[1])[4:-4, 4:-4].mean() < 2.0
+
+
 def test_the_cli_passes_temporal_through(tmp_path):
     """`--temporal off` is per-frame AdaIN: its frames are not the default's (aligned, on a canvas of one shape)."""
     frames = bench_video.clips()["pan"][0][:4]
