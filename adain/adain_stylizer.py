@@ -66,10 +66,17 @@ class AdainStylizer(Stylizer):
     def _image(self, t: dict) -> np.ndarray:
         """The decoder's NHWC RGB 0-255 image (not clipped) for target features t ({layer: features})."""
 
-    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
+    def _measured_pass(self, image: np.ndarray, stats: dict, alpha: float,
+                       region: tuple[int, int, int, int]) -> tuple[np.ndarray, dict] | None:
         """The decoder's (1, H, W, 3) image for a (1, H, W, 3) RGB 0-255 image whose sides are multiples
-        of 8 and one style's {layer: (mean, std)}, in one call of a graph holding encoder, AdaIN and
-        decoder, where the runtime has one (the shipped onnx-int8); None where it has not."""
+        of 8 and one style's {layer: (mean, std)}, the content normalised by the statistics of its `region`
+        (top, left, bottom, right) px, and those statistics, in one call of a graph holding encoder, AdaIN
+        and decoder, where the runtime has one (the shipped onnx-int8); None where it has not."""
+        return None
+
+    def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
+        """`_measured_pass`' image normalised by the whole image's statistics, by a graph without the region's
+        slices (faster), where the runtime has one; None where it has not."""
         return None
 
     def _tile_pass(self, image: np.ndarray, content: dict, stats: dict, alpha: float) -> np.ndarray | None:
@@ -147,6 +154,22 @@ class AdainStylizer(Stylizer):
         else:
             t = self._targets(self.encode(padded), {k: [v] for k, v in content_stats.items()}, stats, alpha, mix, None)
         return self.decode(t, h + 2 * p, w + 2 * p)[0, p:p + h, p:p + w]
+
+    def _render_measured(self, content: np.ndarray, styles: list, alpha: float,
+                         region: tuple[slice, slice]) -> tuple[np.ndarray, dict]:
+        """`Stylizer._render_measured` in one graph call where the runtime has one (`_measured_pass`: the
+        encoder runs once, not once to measure and once to paint), the region measured in the features of
+        the whole bordered content; else measured, then rendered."""
+        h, w = content.shape[:2]
+        padded, p = _bordered(content)
+        if _tile_for((w + 2 * p, h + 2 * p), None) is None:
+            (top, bottom), (left, right) = ((s.start + p, s.stop + p) for s in region)
+            image = _pad_to_stride(np.asarray(padded, np.float32)[None])
+            stats = _mixture(self._statistics(styles), None)
+            done = self._measured_pass(image, stats, alpha, (top, left, bottom, right))
+            if done is not None:
+                return done[0][0, p:p + h, p:p + w], done[1]
+        return super()._render_measured(content, styles, alpha, region)
 
     def _content_statistics(self, content: np.ndarray, region: tuple[slice, slice] | None = None) -> dict:
         """{layer: (mean, std)} of a content's features as `_render` encodes it (reflected border, tiles

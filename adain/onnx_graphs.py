@@ -163,7 +163,8 @@ class Affine(NamedTuple):
 
 
 def adain_nodes(g: _Graph, features: dict[str, str], alpha: str, style: dict[str, tuple[str, str]],
-                fold: Collection[str] = (), content: dict[str, tuple[str, str]] | None = None) -> dict[str, str | Affine]:
+                fold: Collection[str] = (), content: dict[str, tuple[str, str]] | None = None,
+                region: str | None = None) -> tuple[dict[str, str | Affine], dict[str, Statistics]]:
     """AdaIN at each level of the encoder's channels-first ReLU outputs `features` ({level: tensor},
     not yet normalised) to the style's per-channel (mean, std) tensors of the normalised features,
     blended with them by `alpha`, as `adain.adain_stylizer` computes it. α·AdaIN(f) + (1 − α)·f is an
@@ -171,14 +172,16 @@ def adain_nodes(g: _Graph, features: dict[str, str], alpha: str, style: dict[str
     content's statistics, EPS under the root as in `adain.adain_op`); with the normalising factors k
     (f = k·x) it is one BatchNormalization of x with x's mean and variance var + EPS/k², epsilon 0:
     `_statistics` and one pass, no full-size temporary. Returns {level: AdaIN target}, or for the
-    levels in `fold` the `Affine` map itself, for the reader to fold into its weights. `content`: the
-    content's (mean, std) tensors per level, given instead of taken from `features` (a tile of a larger
-    image takes the whole image's)."""
+    levels in `fold` the `Affine` map itself, for the reader to fold into its weights, and {level: the
+    content's `Statistics`}. `content`: the content's (mean, std) tensors per level, given instead of taken
+    from `features` (a tile of a larger image takes the whole image's); `region`: the part of the image they
+    are taken over (`_statistics`), else all of it."""
     keep = g.op("Sub", [g.const("one", np.array(1.0, np.float32)), alpha], "keep")
-    out = {}
+    out, measured = {}, {}
     for lvl, x in features.items():
         n = lambda op, ins, name, **kw: g.op(op, ins, f"{name}_{lvl}", **kw)  # noqa: E731
-        st = _statistics(g, x, lvl) if content is None else _given_statistics(g, lvl, *content[lvl])
+        st = _statistics(g, x, lvl, region) if content is None else _given_statistics(g, lvl, *content[lvl])
+        measured[lvl] = st
         s_mean, s_std = style[lvl]
         scale = n("Add", [n("Mul", [alpha, s_std], "a_std"), n("Mul", [keep, st.std_f], "k_std")], "scale")
         bias = n("Add", [n("Mul", [alpha, s_mean], "a_mean"), n("Mul", [keep, st.mean_f], "k_mean")], "bias")
@@ -187,7 +190,7 @@ def adain_nodes(g: _Graph, features: dict[str, str], alpha: str, style: dict[str
             out[lvl] = Affine(x, a, n("Sub", [bias, n("Mul", [a, st.mean_x], "a_mean_x")], "b"))
         else:
             out[lvl] = n("BatchNormalization", [x, scale, bias, st.mean_x, st.var_x], "adain", epsilon=0.0)
-    return out
+    return out, measured
 
 
 def _skip(g: _Graph, target: str | Affine, kernel: np.ndarray, bias: np.ndarray, name: str, gain: str) -> str:
@@ -267,6 +270,20 @@ def _image_input(name: str) -> onnx.ValueInfoProto:
     return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, "height", "width", 3])
 
 
+def _statistics_outputs(g: _Graph, measured: dict[str, Statistics], name) -> list[onnx.ValueInfoProto]:
+    """Graph outputs `name(kind, level)` (C,) of the normalised features' per-level "mean" and "std"."""
+    outputs = []
+    for lvl, st in measured.items():
+        for kind, tensor in (("mean", st.mean_f), ("std", st.std_f)):
+            g.nodes.append(helper.make_node("Identity", [tensor], [name(kind, lvl)], name=name(kind, lvl)))
+            outputs.append(helper.make_tensor_value_info(name(kind, lvl), TensorProto.FLOAT, [None]))
+    return outputs
+
+
+def _region_input(name: str) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, TensorProto.INT64, [4])
+
+
 def style_graph(encoder: onnx.ModelProto, image: str, style_input, region: str) -> onnx.ModelProto:
     """`encoder` (an `encoder_graph`, quantized or not) and the per-channel statistics of its normalised
     taps, as `adain.adain_op.channel_stats` computes them: inputs `image` (1, H, W, 3) RGB 0-255 and
@@ -275,28 +292,28 @@ def style_graph(encoder: onnx.ModelProto, image: str, style_input, region: str) 
     "mean" and "std": what the one-pass graph reads, with no feature map copied out of ONNX Runtime."""
     nodes, features = _encoder_taps(encoder, image)
     g = _Graph()
-    outputs = []
-    for lvl, x in features.items():
-        st = _statistics(g, x, lvl, region)
-        for kind, tensor in (("mean", st.mean_f), ("std", st.std_f)):
-            g.nodes.append(helper.make_node("Identity", [tensor], [style_input(kind, lvl)], name=style_input(kind, lvl)))
-            outputs.append(helper.make_tensor_value_info(style_input(kind, lvl), TensorProto.FLOAT, [None]))
-    inputs = [_image_input(image), helper.make_tensor_value_info(region, TensorProto.INT64, [4])]
+    outputs = _statistics_outputs(g, {lvl: _statistics(g, x, lvl, region) for lvl, x in features.items()}, style_input)
+    inputs = [_image_input(image), _region_input(region)]
     return _model(encoder, nodes + g.nodes, inputs, outputs, g.inits, "style_statistics")
 
 
 def one_pass_graph(encoder: onnx.ModelProto, decoder_weights: str | Path, image: str, alpha: str, output: str,
-                   style_input, content_input=None) -> onnx.ModelProto:
+                   style_input, content_input=None, region: str | None = None) -> onnx.ModelProto:
     """`encoder` (an `encoder_graph`, quantized or not) → AdaIN per level → the decoder of
     `decoder_weights`, as one graph. Inputs: `image` (1, H, W, 3) RGB 0-255, `alpha` (1,), and the
     style's per-channel statistics `style_input(kind, level)` (C,) for kind "mean" and "std";
     output: `output` (1, H, W, 3) RGB 0-255, not clipped. With `content_input` (named like
-    `style_input`) the content's statistics are inputs too: the graph of one tile of a larger image."""
+    `style_input`) the content's statistics are inputs too: the graph of one tile of a larger image; with
+    `region` as well (an input as `style_graph`'s), they are measured over that part of the image and are
+    outputs instead: a video's frame whose statistics its shot's later frames are painted with (the
+    region's slices make OpenVINO plan part of the graph per call: 17 % slower than without, at 616x376)."""
     nodes, features = _encoder_taps(encoder, image)
     g = _Graph()
     style = {lvl: (style_input("mean", lvl), style_input("std", lvl)) for lvl in features}
-    content = {lvl: (content_input("mean", lvl), content_input("std", lvl)) for lvl in features} if content_input else None
-    targets = adain_nodes(g, features, alpha, style, fold=[lvl for lvl in features if lvl != CONTENT_LAYER], content=content)
+    names = {lvl: (content_input("mean", lvl), content_input("std", lvl)) for lvl in features} if content_input else {}
+    content = names if names and not region else None
+    targets, measured = adain_nodes(g, features, alpha, style, fold=[lvl for lvl in features if lvl != CONTENT_LAYER],
+                                    content=content, region=region)
     dec = _Graph(DECODER_PREFIX)
     rgb = decoder_nodes(dec, {lvl: targets[lvl] for lvl in sorted(targets, key=lambda t: -int(t[4]))}, decoder_weights)
     dec.nodes.append(helper.make_node("Transpose", [rgb], [output], name=output, perm=[0, 2, 3, 1]))
@@ -304,7 +321,10 @@ def one_pass_graph(encoder: onnx.ModelProto, decoder_weights: str | Path, image:
     given = [*style.values(), *(content or {}).values()]
     inputs += [helper.make_tensor_value_info(name, TensorProto.FLOAT, [None]) for pair in given for name in pair]
     outputs = [helper.make_tensor_value_info(output, TensorProto.FLOAT, [1, None, None, 3])]
-    name = "stylize_tile" if content else "stylize"
+    if region:
+        inputs.append(_region_input(region))
+        outputs += _statistics_outputs(g, measured, content_input)
+    name = "stylize_measured" if region else "stylize_tile" if content else "stylize"
     return _model(encoder, nodes + g.nodes + dec.nodes, inputs, outputs, g.inits + dec.inits, name)
 
 

@@ -143,6 +143,13 @@ class Stylizer(ABC):
         (`adain.temporal.GridAlign`); None where the runtime paints every input by its own."""
         return None
 
+    def _render_measured(self, content: np.ndarray, styles: list, alpha: float,
+                         region: tuple[slice, slice]) -> tuple[np.ndarray, Any]:
+        """`_render` of a prepared content normalised by the statistics of its `region`, and those statistics
+        (`_content_statistics`): a video's frame where its shot's are measured."""
+        stats = self._content_statistics(content, region)
+        return self._render(content, styles, alpha, content_stats=stats), stats
+
     # ---- the API ------------------------------------------------------------------------------
     def stylize(
         self,
@@ -269,8 +276,12 @@ class Stylizer(ABC):
         def render(content: np.ndarray, content_stats: Any = None) -> np.ndarray:
             return self._render(content, [encoded], alpha, content_stats=content_stats)
 
+        def render_measured(content: np.ndarray, region: tuple[slice, slice]) -> tuple[np.ndarray, Any]:
+            return self._render_measured(content, [encoded], alpha, region)
+
         for frame in frames:
             p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
             if encoded is None:
                 encoded = self._encode_style(p.styles_in[0])
-            yield p.finish(render(p.content_in) if steady is None else steady(p.content_in, render, self._content_statistics))
+            yield p.finish(render(p.content_in) if steady is None
+                           else steady(p.content_in, render, self._content_statistics, render_measured))

@@ -74,6 +74,8 @@ ZOOM_MIN = 0.005  # GridAlign: change of scale from the anchor under which the c
 Render = Callable[[np.ndarray, Any], np.ndarray]  # (network input, content statistics or None: its own) -> output
 Measure = Callable[[np.ndarray, tuple[slice, slice]], Any]  # (network input, the frame's region in it) -> the region's
                                                             # content statistics (None: the runtime has none)
+RenderMeasured = Callable[[np.ndarray, tuple[slice, slice]], tuple[np.ndarray, Any]]  # (network input, the frame's
+    # region in it) -> (output painted with the region's statistics, those statistics): a measure and a render in one
 
 
 def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -311,14 +313,17 @@ class GridAlign:
                   for scale, shift in ((k, u), (1.0, current - anchor_whole))]
         if misfit[0] >= AGREE * misfit[1]:
             return False
-        self.ladder, self.age = (a, 1.0, (k, u)), self.refresh
+        self.ladder, self.age = (a, 1.0, (k, u)), 2 * self.refresh  # measured at once (`zoomed`)
         return True
 
-    def zoomed(self, content: np.ndarray, grey: np.ndarray, render: Render, measure: Measure | None) -> np.ndarray:
+    def zoomed(self, content: np.ndarray, grey: np.ndarray, render: Render, measure: Measure | None,
+               render_measured: RenderMeasured | None) -> np.ndarray:
         """A zoom's output: the frame mapped onto the canvas of its scene (a new one where the frame shows the
         scene outside 1 to zoom_step times smaller on it, or has moved past SPAN), painted, sampled back. Its
-        statistics are measured every `refresh` frames with the frame at the canvas's soft end, enlarged
-        zoom_step times (`paint`)."""
+        statistics are measured every `refresh` frames where the frame is soft (`paint`): with
+        `render_measured`, on the frame's own canvas in one call with its render, at the first frame that
+        shows the scene √zoom_step to zoom_step times smaller on it (waiting up to `refresh` more frames);
+        else, or past that, on a canvas of its own that holds the frame zoom_step times larger."""
         a, scale, guess = self.ladder
         k, u = self.scale_motion(a, grey, guess)
         self.ladder = (a, scale, None)
@@ -335,30 +340,40 @@ class GridAlign:
             return resample(content, 1 / ratio, -t / ratio, size)
 
         canvas, measured = placed(r), None
-        if measure is not None and self.age >= self.refresh:  # without one, age only grows
+        due = measure is not None and self.age >= self.refresh  # without a measure, age only grows
+        if due and render_measured is not None and r >= np.sqrt(self.zoom_step):
+            measured = canvas
+        elif due and (render_measured is None or self.age >= 2 * self.refresh):
             measured = canvas if r == self.zoom_step else placed(self.zoom_step)
         x, y = t.astype(int)
         region = np.s_[y:y + h, x:x + w]  # the frame's size: one shape for every measure (OpenVINO re-plans)
-        return resample(self.paint(canvas, region, render, measure, measured), r, t, (w, h))
+        return resample(self.paint(canvas, region, render, measure, measured, render_measured), r, t, (w, h))
 
     def paint(self, canvas: np.ndarray, region: tuple[slice, slice], render: Render, measure: Measure | None,
-              measured: np.ndarray | None) -> np.ndarray:
+              measured: np.ndarray | None, render_measured: RenderMeasured | None = None) -> np.ndarray:
         """The network's output for `canvas`, painted with the content statistics of the frame's `region` in the
         input `measured` (one shape with the canvas), where given (with `measure`), else the last measured:
         of the frame's place only, not the canvas's margins (the margins' reflections weakened the zoom's style
         15 %), in the canvas's features (the frame's own, with their reflected border, gave the pan 1.04x
         per-frame's style loss; these 0.88x). A zoom measures the frame at the soft end of its canvases'
         range: its statistics, taken where it is sharpest, weakened the style of the later, softer frames
-        (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.93x)."""
+        (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.93x). Where `measured` is the canvas,
+        `render_measured` (if given) measures and paints in one call: the encoder runs once, not twice."""
         if measure is not None and measured is not None:
+            if measured is canvas and render_measured is not None:
+                out, self.statistics = render_measured(canvas, region)
+                self.age = 1
+                return np.asarray(out, np.float32)
             self.statistics, self.age = measure(measured, region), 0
         self.age += 1
         return np.asarray(render(canvas, self.statistics), np.float32)
 
-    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
+    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None,
+                 render_measured: RenderMeasured | None = None) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
         and content statistics (None: its own) to the network's output at its size; `measure` maps an input and a
-        region of it to that region's statistics (without it every frame is painted by its own)."""
+        region of it to that region's statistics (without it every frame is painted by its own);
+        `render_measured` (optional, with `measure`) does both for one input in one call."""
         content = np.asarray(content, np.float32)
         grey = _grey(content)
         h, w = grey.shape
@@ -366,7 +381,7 @@ class GridAlign:
         if last is not None and self.ladder is not None and np.abs(grey - last[0]).mean() > CUT:
             last, self.ladder = None, None  # a cut during a zoom: the new shot starts as a first frame
         if last is not None and (self.ladder is not None or not self.panning and self.zooms(grey, last[2])):
-            out = self.zoomed(content, grey, render, measure)
+            out = self.zoomed(content, grey, render, measure, render_measured)
             self.previous = (grey, out, last[2])
             return out
         if last is None:
@@ -390,7 +405,7 @@ class GridAlign:
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
         fresh = last is None or self.age >= self.refresh or cut
         region = np.s_[sy:sy + h, sx:sx + w]
-        out = self.paint(canvas, region, render, measure, canvas if fresh else None)
+        out = self.paint(canvas, region, render, measure, canvas if fresh else None, render_measured)
         out = np.array(out[region], np.float32)  # ours to blend into
         if steady is not None and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
@@ -428,9 +443,10 @@ class FlowBlend:
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey input, output) of the last frame
 
-    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None) -> np.ndarray:
+    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None,
+                 render_measured: RenderMeasured | None = None) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3, 0-255), as `GridAlign`'s; every frame
-        is painted with its own content statistics (`measure` is not used)."""
+        is painted with its own content statistics (`measure` and `render_measured` are not used)."""
         grey = np.clip(_grey(content), 0, 255).astype(np.uint8)
         stylized = np.asarray(render(content, None), np.float32)
         if self.previous is None or self.previous[0].shape != grey.shape:

@@ -1,5 +1,5 @@
-"""Make weights/decoder.onnx, weights/stylize_int8.onnx, weights/style_int8.onnx and weights/stylize_tile_int8.onnx
-from the shipped decoder.
+"""Make weights/decoder.onnx, weights/stylize_int8.onnx, weights/style_int8.onnx, weights/stylize_tile_int8.onnx and
+weights/stylize_measured_int8.onnx from the shipped decoder.
 Run after every change of the shipped decoder (or of the int8 encoder).
 
     python scripts/export_onnx_graphs.py
@@ -22,6 +22,11 @@ with no feature map copied out; ~37 KiB, its weights in vgg19_int8.onnx, tagged 
 
 stylize_tile_int8.onnx: the one-pass graph with the content's statistics as inputs too, for the tiles of
 a large image (the whole image's statistics, summed tile by tile first); ~41 KiB, made and tagged the same way.
+
+stylize_measured_int8.onnx: the one-pass graph with the content's statistics measured over a region of the
+image and given out too: a video frame painted with its own place's statistics, which its shot's next
+frames are then painted with, in one call (a measure with the style graph and a call of the tile graph
+run the encoder twice); ~50 KiB, made and tagged the same way.
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ from onnx import TensorProto, external_data_helper
 from adain.decoder import load_decoder
 from adain.onnx_graphs import one_pass_graph, style_graph
 from adain.runtimes.onnx import (INT8_ENCODER, ONE_PASS_ALPHA, ONE_PASS_GRAPH, ONE_PASS_IMAGE, ONE_PASS_OUTPUT,
-                                PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STATISTICS_REGION, STYLE_GRAPH,
-                                TILE_GRAPH, content_input, export_graph, file_sha1, one_pass_parts, style_input)
+                                MEASURED_GRAPH, PARTS_KEY, SHIPPED_DECODER_GRAPH, SOURCE_KEY, STATISTICS_REGION,
+                                STYLE_GRAPH, TILE_GRAPH, content_input, export_graph, file_sha1, one_pass_parts,
+                                style_input)
 from adain.resources import SHIPPED_DECODER
 
 EXTERNAL_MIN_BYTES = 1024  # initializers at least this big are read from the part files, smaller ones kept inline
@@ -71,11 +77,14 @@ def main() -> None:
         onnx.helper.set_model_props(model, {SOURCE_KEY: source})
         onnx.save(model, str(SHIPPED_DECODER_GRAPH))
         print(f"wrote {SHIPPED_DECODER_GRAPH} ({SHIPPED_DECODER_GRAPH.stat().st_size / 2**20:.1f} MiB)")
-    one_pass, tile = (one_pass_graph(onnx.load(str(INT8_ENCODER)), SHIPPED_DECODER, ONE_PASS_IMAGE, ONE_PASS_ALPHA,
-                                     ONE_PASS_OUTPUT, style_input, content) for content in (None, content_input))
+    one_pass, tile, measured = (one_pass_graph(onnx.load(str(INT8_ENCODER)), SHIPPED_DECODER, ONE_PASS_IMAGE,
+                                               ONE_PASS_ALPHA, ONE_PASS_OUTPUT, style_input, content, region)
+                                for content, region in ((None, None), (content_input, None),
+                                                        (content_input, STATISTICS_REGION)))
     style = style_graph(onnx.load(str(INT8_ENCODER)), ONE_PASS_IMAGE, style_input, STATISTICS_REGION)
     parts = {p.name: p.read_bytes() for p in (INT8_ENCODER, SHIPPED_DECODER_GRAPH)}
-    for model, path in ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH), (tile, TILE_GRAPH)):
+    graphs = ((one_pass, ONE_PASS_GRAPH), (style, STYLE_GRAPH), (tile, TILE_GRAPH), (measured, MEASURED_GRAPH))
+    for model, path in graphs:
         _externalize(model, parts)
         onnx.helper.set_model_props(model, {PARTS_KEY: one_pass_parts(), SOURCE_KEY: source})
         onnx.save(model, str(path))

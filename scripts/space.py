@@ -49,7 +49,7 @@ SPACE_CONFIG = {
 # weights from them (fast mode), the decoder's weights (the graphs' SHA-1 tag is checked against them; the Keras
 # runtime), VGG19 and its channel means (classic mode, Keras runtime).
 RUNTIME_WEIGHTS = ("decoder.npz", "decoder.onnx", "vgg19_int8.onnx", "stylize_int8.onnx", "style_int8.onnx",
-                   "stylize_tile_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
+                   "stylize_tile_int8.onnx", "stylize_measured_int8.onnx", "vgg19_q.npz", "vgg19_channel_means.npz")
 # Stored through LFS/Xet on the Hub: every binary kind the folders hold (tests/test_space.py checks each file is covered).
 LFS_PATTERNS = ("*.npz", "*.onnx", "*.jpg", "*.jpeg", "*.png", "*.webp", "*.gif", "*.bin", "*.safetensors", "*.wasm")
 # A static Space (the in-browser page alone): https://huggingface.co/docs/hub/spaces-sdks-static

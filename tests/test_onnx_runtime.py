@@ -144,6 +144,7 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     weights read from the two shipped graphs): a cached style costs one graph call, and the picture is
     the two-graph path's (numpy AdaIN between the graphs) within rounding, for two styles mixed and α."""
     from adain.runtimes.onnx import (
+        MEASURED_GRAPH,
         ONE_PASS_GRAPH,
         PARTS_KEY,
         SOURCE_KEY,
@@ -155,7 +156,7 @@ def test_one_pass_graph_is_the_two_graphs_in_one_call(content_arr, style_arr):
     )
     from adain.resources import SHIPPED_DECODER
 
-    for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH):  # else: scripts/export_onnx_graphs.py
+    for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH, MEASURED_GRAPH):  # else: scripts/export_onnx_graphs.py
         assert OnnxGraph(path).metadata == {PARTS_KEY: one_pass_parts(), SOURCE_KEY: file_sha1(SHIPPED_DECODER)}
     s = Stylizer.load(runtime="onnx-int8")
     assert s.one_pass is not None
@@ -187,20 +188,49 @@ def test_tiles_are_one_call_each_of_the_tile_graph_and_equal_untiled(fixtures):
 
 
 def test_frames_share_one_frames_statistics_through_the_tile_graph(fixtures):
-    """`temporal="align"` on onnx-int8: a frame's content statistics are one call of the style graph, and
-    the frames painted with them are one tile-graph call each, measured again every REFRESH frames and at
-    once on a cut."""
+    """`temporal="align"` on onnx-int8: a frame whose content statistics its shot takes is measured and
+    painted in one call of the measured graph (without it: a call of the style graph, then the tile graph),
+    and the frames painted with them are one tile-graph call each, measured again every REFRESH frames and
+    at once on a cut."""
     from adain.temporal import REFRESH
 
     s = Stylizer.load(runtime="onnx-int8")
     photo = np.asarray(Image.open(fixtures / "content.png").convert("RGB").resize((96, 64)))
     other = np.asarray(Image.open(fixtures / "style.png").convert("RGB").resize((96, 64)))
     frames = [photo] * (REFRESH + 2) + [other]
-    calls = _record_calls(s, ("encoder", "decoder", "one_pass", "tile_graph", "style_graph"))
-    outs = [np.asarray(o, np.float32) for o in s.stylize_frames(frames, fixtures / "style.png", max_size=None)]
-    measured = ["style_graph", "tile_graph"]
-    assert calls == ["style_graph"] + measured + ["tile_graph"] * (REFRESH - 1) + measured + ["tile_graph"] + measured
-    assert outs[0].std() > 10 and all(np.array_equal(out, outs[0]) for out in outs[1:-1])  # one frame, held still
+    calls = _record_calls(s, ("encoder", "decoder", "one_pass", "tile_graph", "style_graph", "measured_graph"))
+    for first, measured in ((["style_graph"], ["measured_graph"]), ([], ["style_graph", "tile_graph"])):
+        outs = [np.asarray(o, np.float32) for o in s.stylize_frames(frames, fixtures / "style.png", max_size=None)]
+        assert calls == first + measured + ["tile_graph"] * (REFRESH - 1) + measured + ["tile_graph"] + measured
+        assert outs[0].std() > 10 and all(np.array_equal(out, outs[0]) for out in outs[1:-1])  # one frame, held still
+        s.measured_graph, calls[:] = None, []
+
+
+def test_measured_graph_paints_with_the_statistics_it_gives_of_a_region(content_arr, style_arr):
+    """A video frame on its canvas (`_render_measured`) is one call of stylize_measured_int8.onnx: the
+    statistics it gives are the style graph's of the same region of the same bordered canvas, and the picture
+    is the tile graph's given them, within rounding. (The style graph's measure of a crop around the region,
+    the path without it, sees the pools' grid at another phase: relu3_1's means moved up to 10 %.)"""
+    from adain.adain_stylizer import _bordered, _pad_to_stride
+
+    s = Stylizer.load(runtime="onnx-int8")
+    content = content_arr.astype(np.float32)
+    h, w = content.shape[:2]
+    canvas, region = np.pad(content, ((6, 2), (2, 6), (0, 0)), mode="reflect"), np.s_[6:6 + h, 2:2 + w]
+    style = s._encode_style(style_arr.astype(np.float32))
+    calls = _record_calls(s, ("style_graph", "tile_graph", "measured_graph", "one_pass"))
+    out, stats = s._render_measured(canvas, [style], 0.8, region)
+    assert calls == ["measured_graph"]
+    padded, p = _bordered(canvas)
+    want = s._style_graph(_pad_to_stride(padded[None]), (6 + p, 2 + p, 6 + h + p, 2 + w + p))
+    for level in s.levels:
+        for ours, theirs in zip(stats[level], want[level]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-5)
+    painted = s._render(canvas, [style], 0.8, content_stats=stats)
+    assert out.std() > 10 and np.abs(out - painted).mean() <= 0.05 and np.abs(out - painted).max() <= 2
+    s.measured_graph, calls[:] = None, []
+    s._render_measured(canvas, [style], 0.8, region)
+    assert calls == ["style_graph", "tile_graph"]  # measured, then painted
 
 
 def test_style_graph_gives_numpys_statistics_in_one_call(content_arr, style_arr):

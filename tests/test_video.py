@@ -225,6 +225,38 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
         GridAlign(zoom_step=1.0)
 
 
+def test_align_measures_and_paints_a_frame_in_one_call_where_the_frame_is_soft():
+    """With `render_measured` (a measure and a render in one call: the encoder runs once), a pan's frames are
+    measured that way every REFRESH frames, with no other measure; a zoom's at the frames whose canvas holds
+    them √zoom_step to zoom_step times larger (the soft half of the ladder's range), waiting up to REFRESH
+    more frames for one; the zoom's first frame at once (zooming out, on a canvas of its own at the soft end)."""
+    from adain.temporal import REFRESH, ZOOM_STEP, GridAlign
+
+    clips = bench_video.clips()
+    zoom = [f.astype(np.float32) for f in clips["zoom"][0]]
+    h, w = zoom[0].shape[:2]
+    expected = {"pan": ([0, 8, 16], []), "zoom": ([0, 1, 11, 21], []), "zoom_out": ([0, 9, 18], [1])}
+    for name, clip in (("pan", clips["pan"][0]), ("zoom", zoom), ("zoom_out", zoom[::-1])):
+        align, fused, measured, scales = GridAlign(), [], [], []
+
+        def render_measured(canvas, region):
+            fused.append(t)
+            if name != "pan" and t > 0:  # the frame's place on the canvas: the scale that shrinks it onto the frame
+                y, x = region[0].start, region[1].start
+                place = lambda r: canvas[y:y + round(h * r), x:x + round(w * r)].astype(np.uint8)  # noqa: E731
+                misfit = {r: np.abs(np.asarray(Image.fromarray(place(r)).resize((w, h), Image.LANCZOS), float)
+                                    - clip[t])[16:-16, 16:-16].mean() for r in np.linspace(1, ZOOM_STEP, 11)}
+                scales.append(min(misfit, key=misfit.get))
+            return canvas, t
+
+        for t, frame in enumerate(clip):
+            align(np.asarray(frame, np.float32), lambda canvas, statistics: canvas,
+                  lambda canvas, region: measured.append(t) or t, render_measured)
+        assert (fused, measured) == expected[name], name
+        assert all(r >= np.sqrt(ZOOM_STEP) - 0.005 for r in scales), (name, scales)
+        assert max(np.diff(sorted(fused + measured))) <= 2 * REFRESH
+
+
 def test_a_zoom_resamples_alike_with_opencv_or_pillow(monkeypatch):
     """`resample` (OpenCV's warpAffine where installed, else Pillow's resize of a box) maps pixel p to
     scale p + shift in both: a whole-pixel shift is the image moved, exactly, and a zoom's two resamplings

@@ -15,7 +15,8 @@ With the shipped weights, onnx-int8 stylizes in one call of weights/stylize_int8
 at every level with the style's statistics and α as inputs, decoder) and encodes a new style in one call of
 weights/style_int8.onnx; both read their weights from the two graph files (`adain.onnx_graphs` writes
 them). No feature map is copied out of the runtime. Each tile of a large image is one call of
-weights/stylize_tile_int8.onnx (the one-pass graph given the whole image's content statistics); masks use
+weights/stylize_tile_int8.onnx (the one-pass graph given the whole image's content statistics); a video frame
+whose place's statistics its shot is painted with, one of weights/stylize_measured_int8.onnx; masks use
 the two graphs. The same graphs run on OpenVINO in `adain.runtimes.openvino` (`graph` names the class that
 runs a file).
 """
@@ -44,6 +45,7 @@ ONE_PASS_IMAGE, ONE_PASS_ALPHA, ONE_PASS_OUTPUT = "image", "alpha", "stylized"
 STYLE_GRAPH = WEIGHTS_DIR / "style_int8.onnx"  # the int8 encoder and the style's statistics: input image, outputs style_input()
 STATISTICS_REGION = "region"  # its input (top, left, bottom, right): the part of the image it measures
 TILE_GRAPH = WEIGHTS_DIR / "stylize_tile_int8.onnx"  # the one-pass graph of a tile: the content's statistics are inputs too
+MEASURED_GRAPH = WEIGHTS_DIR / "stylize_measured_int8.onnx"  # the one-pass graph measuring a region, content_input()
 PARTS_KEY = "parts_sha1"  # their metadata: the SHA-1s of the files holding their weights
 ENCODER_FILE, DECODER_FILE = "encoder.onnx", "decoder.onnx"
 
@@ -138,7 +140,8 @@ def style_input(kind: str, level: str) -> str:
 
 
 def content_input(kind: str, level: str) -> str:
-    """The tile graph's input of the whole content's per-channel `kind` ("mean" or "std") at `level`."""
+    """The content's per-channel `kind` ("mean" or "std") at `level`: the one-pass graph's output (of the
+    region it measures), the tile graph's input (of the whole image)."""
     return f"content_{kind}_{level}"
 
 
@@ -209,18 +212,22 @@ class OnnxStylizer(AdainStylizer):
             encode every style; else the encoder graph and numpy.
         tile_graph: the one-pass graph with the content's statistics as inputs (stylize_tile_int8.onnx),
             used for each tile of a large image without masks; else the two graphs and numpy.
+        measured_graph: the one-pass graph that measures the content's statistics over a region and
+            gives them out (stylize_measured_int8.onnx), for a video frame whose statistics its shot
+            takes; else the style graph measures and the tile graph paints.
     """
 
     graph: ClassVar[type[OnnxGraph]] = OnnxGraph  # what runs a graph file: OnnxGraph (ONNX Runtime), OpenVinoGraph (OpenVINO)
 
     def __init__(self, encoder: OnnxGraph, decoder: OnnxGraph, one_pass: OnnxGraph | None = None,
-                 style_graph: OnnxGraph | None = None, tile_graph: OnnxGraph | None = None):
+                 style_graph: OnnxGraph | None = None, tile_graph: OnnxGraph | None = None,
+                 measured_graph: OnnxGraph | None = None):
         super().__init__((one_pass or decoder).levels)  # the one-pass graph has a style input per level
         if one_pass is None and len(self.levels) > 1 and not set(self.levels) <= set(encoder.outputs):
             raise ValueError(f"{encoder.path.name} gives {encoder.outputs}, and this decoder reads {list(self.levels)}: "
                              "re-make it with scripts/quantize_encoder.py --multilevel")
         self.encoder, self.decoder, self.one_pass = encoder, decoder, one_pass
-        self.style_graph, self.tile_graph = style_graph, tile_graph
+        self.style_graph, self.tile_graph, self.measured_graph = style_graph, tile_graph, measured_graph
 
     @classmethod
     def load(cls, decoder: str | Path, int8: bool = False, encoder_weights: str | Path = "shipped") -> "OnnxStylizer":
@@ -231,7 +238,7 @@ class OnnxStylizer(AdainStylizer):
         source = file_sha1(decoder)
         if int8 and ONE_PASS_GRAPH.exists():
             tags = {PARTS_KEY: one_pass_parts(), SOURCE_KEY: source}
-            graphs = [cls._current(path, tags) for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH)]
+            graphs = [cls._current(path, tags) for path in (ONE_PASS_GRAPH, STYLE_GRAPH, TILE_GRAPH, MEASURED_GRAPH)]
             if all(graphs):  # made from these weights: the encoder and decoder graphs are opened when first needed
                 return cls(cls.graph(INT8_ENCODER), cls.graph(SHIPPED_DECODER_GRAPH), *graphs)
         graph = cls.graph(SHIPPED_DECODER_GRAPH) if SHIPPED_DECODER_GRAPH.exists() else None
@@ -266,17 +273,32 @@ class OnnxStylizer(AdainStylizer):
             return None
         feeds = {ONE_PASS_IMAGE: image, STATISTICS_REGION: np.asarray(region, np.int64)}
         out = dict(zip(self.style_graph.outputs, self.style_graph._run(feeds)))
-        return {lvl: tuple(out[style_input(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in self.levels}
+        return _read_statistics(out, style_input, self.levels)
 
     def _one_pass(self, image: np.ndarray, stats: dict, alpha: float) -> np.ndarray | None:
         if self.one_pass is None:
             return None
         return self.one_pass._run(_statistics_feeds(image, alpha, {style_input: stats}))[0]
 
+    def _measured_pass(self, image: np.ndarray, stats: dict, alpha: float,
+                       region: tuple[int, int, int, int]) -> tuple[np.ndarray, dict] | None:
+        if self.measured_graph is None:
+            return None
+        feeds = _statistics_feeds(image, alpha, {style_input: stats})
+        feeds[STATISTICS_REGION] = np.asarray(region, np.int64)
+        out = dict(zip(self.measured_graph.outputs, self.measured_graph._run(feeds)))
+        return out[ONE_PASS_OUTPUT], _read_statistics(out, content_input, self.levels)
+
     def _tile_pass(self, image: np.ndarray, content: dict, stats: dict, alpha: float) -> np.ndarray | None:
         if self.tile_graph is None:
             return None
         return self.tile_graph._run(_statistics_feeds(image, alpha, {style_input: stats, content_input: content}))[0]
+
+
+def _read_statistics(outputs: dict, name, levels: tuple[str, ...]) -> dict:
+    """{level: (mean, std)} (each (1, 1, 1, C), as `channel_stats` gives them) from a graph's `outputs` by name,
+    named by `name` (style_input, content_input)."""
+    return {lvl: tuple(outputs[name(kind, lvl)].reshape(1, 1, 1, -1) for kind in ("mean", "std")) for lvl in levels}
 
 
 def _statistics_feeds(image: np.ndarray, alpha: float, statistics: dict) -> dict:
