@@ -310,8 +310,9 @@ def one_pass_graph(encoder: onnx.ModelProto, decoder_weights: str | Path, image:
     nodes, features = _encoder_taps(encoder, image)
     g = _Graph()
     style = {lvl: (style_input("mean", lvl), style_input("std", lvl)) for lvl in features}
-    names = {lvl: (content_input("mean", lvl), content_input("std", lvl)) for lvl in features} if content_input else {}
-    content = names if names and not region else None
+    content = None  # the content's statistics given: the tile graph's inputs (the measured graph's are outputs)
+    if content_input and not region:
+        content = {lvl: (content_input("mean", lvl), content_input("std", lvl)) for lvl in features}
     targets, measured = adain_nodes(g, features, alpha, style, fold=[lvl for lvl in features if lvl != CONTENT_LAYER],
                                     content=content, region=region)
     dec = _Graph(DECODER_PREFIX)

@@ -29,9 +29,8 @@ at the zoom's start and every REFRESH frames over the frame's place where the la
 own canvas where that holds it √ZOOM_STEP to ZOOM_STEP times larger, in one call with the render (waiting up
 to REFRESH frames for one), else on a canvas that holds it ZOOM_STEP times larger (the frame's own weaken the
 style by 6-20 %, the whole canvas's, with its reflected margins, 15 %; those where the frame is sharpest, a
-zoom out's by 8 %). Bilinear
-sampling, or one canvas resampled further, lose the strokes' contrast (half a pixel of bilinear shift: 3.6x
-the style loss).
+zoom out's by 8 %). Bilinear sampling, or one canvas resampled further, lose the strokes' contrast (half a
+pixel of bilinear shift: 3.6x the style loss).
 
 `FlowBlend` (`temporal="flow"`) blends each output with the previous one carried along dense optical
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
