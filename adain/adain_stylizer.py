@@ -10,7 +10,7 @@ Keras is imported).
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 from PIL import Image
@@ -52,6 +52,11 @@ class AdainStylizer(Stylizer):
     t = s.target_features(image_array("photo.jpg", 512), [stats], alpha=0.8)  # the decoder's input, by level
     ```
     """
+
+    # The input width of the graphs that are given the content's statistics (a video frame's, a tile's) or measure
+    # them in a region is padded to a multiple of this (reflected, cropped back; the frame's statistics stay the
+    # same): a runtime that runs some widths much slower per pixel sets more (`OpenVinoStylizer`).
+    width_step: ClassVar[int] = STRIDE
 
     def __init__(self, levels: tuple[str, ...] = (CONTENT_LAYER,)):
         self.levels = levels
@@ -143,10 +148,10 @@ class AdainStylizer(Stylizer):
         stats = self._statistics(styles)
         if tile is not None:
             return self._render_tiled(padded, stats, alpha, mix, masks, tile, content_stats)[p:p + h, p:p + w]
-        if masks is None:  # maybe one graph call
-            image, mixed = _pad_to_stride(np.asarray(padded, np.float32)[None]), _mixture(stats, mix)
-            image = (self._one_pass(image, mixed, alpha) if content_stats is None
-                     else self._tile_pass(image, content_stats, mixed, alpha))
+        if masks is None:  # maybe one graph call (the one-pass graph's own statistics would take in a wider pad)
+            image, mixed = np.asarray(padded, np.float32)[None], _mixture(stats, mix)
+            image = (self._one_pass(_pad_to_stride(image), mixed, alpha) if content_stats is None
+                     else self._tile_pass(_pad_to_stride(image, self.width_step), content_stats, mixed, alpha))
             if image is not None:
                 return image[0, p:p + h, p:p + w]
         if content_stats is None:
@@ -164,7 +169,7 @@ class AdainStylizer(Stylizer):
         padded, p = _bordered(content)
         if _tile_for((w + 2 * p, h + 2 * p), None) is None:
             (top, bottom), (left, right) = ((s.start + p, s.stop + p) for s in region)
-            image = _pad_to_stride(np.asarray(padded, np.float32)[None])
+            image = _pad_to_stride(np.asarray(padded, np.float32)[None], self.width_step)
             stats = _mixture(self._statistics(styles), None)
             done = self._measured_pass(image, stats, alpha, (top, left, bottom, right))
             if done is not None:
@@ -290,14 +295,14 @@ def _bordered(content: np.ndarray) -> tuple[np.ndarray, int]:
     return np.pad(content, ((p, p), (p, p), (0, 0)), mode="reflect"), p
 
 
-def _pad_to_stride(images: np.ndarray) -> np.ndarray:
-    """An NHWC batch reflected at its bottom and right to sides that are multiples of STRIDE (so every
-    pixel has features); the decoder's output is cropped back. `images` itself where they are (no copy:
-    a 4160² float32 RGB image is 208 MB)."""
+def _pad_to_stride(images: np.ndarray, width_step: int = STRIDE) -> np.ndarray:
+    """An NHWC batch reflected at its bottom and right to a height that is a multiple of STRIDE (so every
+    pixel has features) and a width that is one of `width_step` (a multiple of STRIDE); the decoder's output
+    is cropped back. `images` itself where they are (no copy: a 4160² float32 RGB image is 208 MB)."""
     h, w = images.shape[1:3]
-    if not (h % STRIDE or w % STRIDE):
+    if not (h % STRIDE or w % width_step):
         return images
-    return np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % STRIDE), (0, 0)), mode="reflect")
+    return np.pad(images, ((0, 0), (0, -h % STRIDE), (0, -w % width_step), (0, 0)), mode="reflect")
 
 
 def _masked_adain(fc: np.ndarray, content: list, styles: list, masks: list) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from adain.adain_op import channel_stats
+from adain.runtimes.onnx import ONE_PASS_IMAGE
 from adain.stylizer import Stylizer
 from adain.vgg_spec import CONTENT_LAYER
 
@@ -280,6 +281,35 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     assert np.abs(ours - ref).mean() <= 2.0
     ov.one_pass, ov.style_graph = (OpenVinoGraph(g.path, precision="f32") for g in (ov.one_pass, ov.style_graph))
     assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
+
+def test_openvino_is_fed_widths_it_runs_fast(content_arr, style_arr):
+    """OpenVINO's graphs given a frame's statistics or measuring its region (the tile and measured graphs) are fed
+    widths that are multiples of 16 (it ran odd multiples of 8 up to 21 % slower per pixel), reflected and
+    cropped back: a content 88 px wide (152 bordered) goes in 160 px wide there, 152 to ONNX Runtime and to the
+    one-pass graph (whose own statistics would take in the wider pad). The pictures (float32) differ only
+    next to the right edge, where VGG's zero padding moved 8 px further out."""
+    pytest.importorskip("openvino")
+    from adain.runtimes.openvino import OpenVinoGraph
+
+    content, style = content_arr[:, :88].astype(np.float32), style_arr.astype(np.float32)
+    region = np.s_[4:60, 2:80]
+    pictures, widths = [], []
+    for runtime in ("openvino", "onnx-int8"):
+        s = Stylizer.load(runtime=runtime)
+        if runtime == "openvino":
+            for name in ("one_pass", "tile_graph", "measured_graph", "style_graph"):
+                setattr(s, name, OpenVinoGraph(getattr(s, name).path, precision="f32"))
+        for graph in (s.one_pass, s.tile_graph, s.measured_graph):
+            graph._run = lambda feeds, run=graph._run: widths.append(feeds[ONE_PASS_IMAGE].shape[2]) or run(feeds)
+        encoded = s._encode_style(style)
+        s._render(content, [encoded], 1.0)
+        out, stats = s._render_measured(content, [encoded], 1.0, region)
+        pictures.append([out, s._render(content, [encoded], 1.0, content_stats=stats)])
+    assert widths == [152, 160, 160, 152, 152, 152]
+    for ours, theirs in zip(*pictures):
+        assert ours.shape == theirs.shape == content.shape and theirs.std() > 10
+        assert np.abs(ours - theirs)[:, :48].max() <= 0.5 and np.abs(ours - theirs)[:, 48:].max() > 1
+
 
 def test_openvino_compiles_the_one_pass_graphs_per_shape_and_bounds_its_cache(tmp_path, content_arr, style_arr):
     """The graphs are compiled for each image shape (the last OPENVINO_SHAPES kept: a shape met again within
