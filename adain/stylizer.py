@@ -26,7 +26,7 @@ from PIL import Image
 from adain.defaults import ALPHA, MAX_SIZE, STYLE_SIZE
 from adain.image_io import ImageLike, is_image, load_image
 from adain.pipeline import check_options, image_array, prepare
-from adain.temporal import TEMPORAL, FlowBlend, GridAlign, temporal_filter
+from adain.temporal import TEMPORAL, FlowBlend, GridAlign, Painter, temporal_filter
 # RUNTIMES and fastest_runtime are imported from here too (their first home): adain.cli, the demo, users
 from adain.runtimes.choice import RUNTIMES, fastest_runtime, load_hub, load_stylizer  # noqa: F401
 
@@ -279,9 +279,9 @@ class Stylizer(ABC):
         def render_measured(content: np.ndarray, region: tuple[slice, slice]) -> tuple[np.ndarray, Any]:
             return self._render_measured(content, [encoded], alpha, region)
 
+        painter = Painter(render, self._content_statistics, render_measured)
         for frame in frames:
             p = prepare(frame, [style_img] if encoded is None else [], preserve_color, max_size, style_size)
             if encoded is None:
                 encoded = self._encode_style(p.styles_in[0])
-            yield p.finish(render(p.content_in) if steady is None
-                           else steady(p.content_in, render, self._content_statistics, render_measured))
+            yield p.finish(render(p.content_in) if steady is None else steady(p.content_in, painter))

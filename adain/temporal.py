@@ -36,13 +36,14 @@ pixel of bilinear shift: 3.6x the style loss).
 flow (OpenCV's DIS) where a forward-backward check holds: it also steadies zooms and rotations, but the
 repeated bilinear warps soften the strokes. Numbers: docs/inputs.md, bench/results/video.json.
 
-Both are called with a frame's network input, a function that renders an input (with given content
-statistics, or its own) and one that measures the statistics of a region of an input, so they are the same
-to the stylizer (`Stylizer.stylize_frames`).
+Both are called with a frame's network input and a `Painter` (the network for one style: it renders an input
+with given content statistics or its own, and measures those of a region of an input), so they are the same to
+the stylizer (`Stylizer.stylize_frames`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -72,11 +73,24 @@ ZOOM_STEP = 1.05  # GridAlign: a zoom's canvas holds the scene up to this much l
                   # starts (bench_video's zoom, oracle motion: 1.05 0.43x per-frame's flicker; 1.08 0.29x, 9 % more pixels)
 ZOOM_MIN = 0.005  # GridAlign: change of scale from the anchor under which the camera does not zoom
 
-Render = Callable[[np.ndarray, Any], np.ndarray]  # (network input, content statistics or None: its own) -> output
-Measure = Callable[[np.ndarray, tuple[slice, slice]], Any]  # (network input, the frame's region in it) -> the region's
-                                                            # content statistics (None: the runtime has none)
-RenderMeasured = Callable[[np.ndarray, tuple[slice, slice]], tuple[np.ndarray, Any]]  # (network input, the frame's
-    # region in it) -> (output painted with the region's statistics, those statistics): a measure and a render in one
+
+@dataclass(frozen=True)
+class Painter:
+    """The network for one style, as the temporal filters call it (`Stylizer.stylize_frames` makes one).
+
+    Args:
+        render: (network input HxWx3, content statistics or None: its own) -> the output at its size.
+        measure: (network input, the frame's region in it: rows, columns) -> the region's content statistics
+            (None: the runtime has none); without it every frame is painted by its own.
+        render_measured: (network input, region) -> (the output painted with the region's statistics, those
+            statistics): a measure and a render in one call (the encoder runs once); only with `measure`.
+
+    Example: `Painter(lambda canvas, statistics: canvas)` (the identity: what a filter does to the pixels alone).
+    """
+
+    render: Callable[[np.ndarray, Any], np.ndarray]
+    measure: Callable[[np.ndarray, tuple[slice, slice]], Any] | None = None
+    render_measured: Callable[[np.ndarray, tuple[slice, slice]], tuple[np.ndarray, Any]] | None = None
 
 
 def phase_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -233,10 +247,10 @@ class GridAlign:
     Example:
 
     ```python
-    from adain.temporal import GridAlign
+    from adain.temporal import GridAlign, Painter
 
     align = GridAlign()  # Stylizer.stylize_frames(frames, "painting.jpg") uses it by default
-    outputs = [align(frame, network) for frame in frames]  # network(input, None): HxWx3 float array -> its output
+    outputs = [align(frame, Painter(network)) for frame in frames]  # network(HxWx3 float input, None) -> its output
     ```
     """
 
@@ -321,11 +335,10 @@ class GridAlign:
         self.ladder, self.age = (a, 1.0, (k, u)), 2 * self.refresh  # measured at once (`zoomed`)
         return True
 
-    def zoomed(self, content: np.ndarray, grey: np.ndarray, render: Render, measure: Measure | None,
-               render_measured: RenderMeasured | None) -> np.ndarray:
+    def zoomed(self, content: np.ndarray, grey: np.ndarray, painter: Painter) -> np.ndarray:
         """A zoom's output: the frame mapped onto the canvas of its scene (a new one where the frame shows the
         scene outside 1 to zoom_step times smaller on it, or has moved past SPAN), painted, sampled back. Its
-        statistics are measured every `refresh` frames where the frame is soft (`paint`): with
+        statistics are measured every `refresh` frames where the frame is soft (`paint`): with the painter's
         `render_measured`, on the frame's own canvas in one call with its render, at the first frame that
         shows the scene √zoom_step to zoom_step times smaller on it (waiting up to `refresh` more frames);
         else, or past that, on a canvas of its own that holds the frame zoom_step times larger."""
@@ -345,40 +358,37 @@ class GridAlign:
             return resample(content, 1 / ratio, -t / ratio, size)
 
         canvas, measured = placed(r), None
-        due = measure is not None and self.age >= self.refresh  # without a measure, age only grows
-        if due and render_measured is not None and r >= np.sqrt(self.zoom_step):
+        due = painter.measure is not None and self.age >= self.refresh  # without a measure, age only grows
+        fused = painter.render_measured is not None
+        if due and fused and r >= np.sqrt(self.zoom_step):
             measured = canvas
-        elif due and (render_measured is None or self.age >= 2 * self.refresh):
+        elif due and (not fused or self.age >= 2 * self.refresh):
             measured = canvas if r == self.zoom_step else placed(self.zoom_step)
         x, y = t.astype(int)
         region = np.s_[y:y + h, x:x + w]  # the frame's size: one shape for every measure (OpenVINO re-plans)
-        return resample(self.paint(canvas, region, render, measure, measured, render_measured), r, t, (w, h))
+        return resample(self.paint(canvas, region, painter, measured), r, t, (w, h))
 
-    def paint(self, canvas: np.ndarray, region: tuple[slice, slice], render: Render, measure: Measure | None,
-              measured: np.ndarray | None, render_measured: RenderMeasured | None = None) -> np.ndarray:
+    def paint(self, canvas: np.ndarray, region: tuple[slice, slice], painter: Painter,
+              measured: np.ndarray | None) -> np.ndarray:
         """The network's output for `canvas`, painted with the content statistics of the frame's `region` in the
-        input `measured` (one shape with the canvas), where given (with `measure`), else the last measured:
+        input `measured` (one shape with the canvas), where given (and the painter measures), else the last:
         of the frame's place only, not the canvas's margins (the margins' reflections weakened the zoom's style
         15 %), in the canvas's features (the frame's own, with their reflected border, gave the pan 1.04x
         per-frame's style loss; these 0.88x). A zoom measures the frame at the soft end of its canvases'
         range: its statistics, taken where it is sharpest, weakened the style of the later, softer frames
         (zoom out, Starry Night: 1.08x per-frame's style loss; so, 0.93x). Where `measured` is the canvas,
-        `render_measured` (if given) measures and paints in one call: the encoder runs once, not twice."""
-        if measure is not None and measured is not None:
-            if measured is canvas and render_measured is not None:
-                out, self.statistics = render_measured(canvas, region)
+        the painter's `render_measured` (if it has one) measures and paints in one call: the encoder runs once."""
+        if painter.measure is not None and measured is not None:
+            if measured is canvas and painter.render_measured is not None:
+                out, self.statistics = painter.render_measured(canvas, region)
                 self.age = 1
                 return np.asarray(out, np.float32)
-            self.statistics, self.age = measure(measured, region), 0
+            self.statistics, self.age = painter.measure(measured, region), 0
         self.age += 1
-        return np.asarray(render(canvas, self.statistics), np.float32)
+        return np.asarray(painter.render(canvas, self.statistics), np.float32)
 
-    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None,
-                 render_measured: RenderMeasured | None = None) -> np.ndarray:
-        """The output for a frame's network input `content` (HxWx3 float32, 0-255): `render` maps an input
-        and content statistics (None: its own) to the network's output at its size; `measure` maps an input and a
-        region of it to that region's statistics (without it every frame is painted by its own);
-        `render_measured` (optional, with `measure`) does both for one input in one call."""
+    def __call__(self, content: np.ndarray, painter: Painter) -> np.ndarray:
+        """The output for a frame's network input `content` (HxWx3 float32, 0-255), painted by `painter`."""
         content = np.asarray(content, np.float32)
         grey = _grey(content)
         h, w = grey.shape
@@ -386,7 +396,7 @@ class GridAlign:
         if last is not None and self.ladder is not None and np.abs(grey - last[0]).mean() > CUT:
             last, self.ladder = None, None  # a cut during a zoom: the new shot starts as a first frame
         if last is not None and (self.ladder is not None or not self.panning and self.zooms(grey, last[2])):
-            out = self.zoomed(content, grey, render, measure, render_measured)
+            out = self.zoomed(content, grey, painter)
             self.previous = (grey, out, last[2])
             return out
         if last is None:
@@ -410,7 +420,7 @@ class GridAlign:
         canvas = np.pad(content, ((sy, fill[0]), (sx, fill[1]), (0, 0)), mode="reflect")
         fresh = last is None or self.age >= self.refresh or cut
         region = np.s_[sy:sy + h, sx:sx + w]
-        out = self.paint(canvas, region, render, measure, canvas if fresh else None, render_measured)
+        out = self.paint(canvas, region, painter, canvas if fresh else None)
         out = np.array(out[region], np.float32)  # ours to blend into
         if steady is not None and steady.mean() >= MOSTLY:  # (else a zoom, a turn: no blend)
             still = np.zeros((h, w), bool)
@@ -433,10 +443,10 @@ class FlowBlend:
     Example:
 
     ```python
-    from adain.temporal import FlowBlend
+    from adain.temporal import FlowBlend, Painter
 
     blend = FlowBlend()  # pip install 'adain[video]'
-    outputs = [blend(frame, network) for frame in frames]  # as GridAlign
+    outputs = [blend(frame, Painter(network)) for frame in frames]  # as GridAlign
     ```
     """
 
@@ -448,12 +458,11 @@ class FlowBlend:
         self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self.previous: tuple[np.ndarray, np.ndarray] | None = None  # (grey input, output) of the last frame
 
-    def __call__(self, content: np.ndarray, render: Render, measure: Measure | None = None,
-                 render_measured: RenderMeasured | None = None) -> np.ndarray:
+    def __call__(self, content: np.ndarray, painter: Painter) -> np.ndarray:
         """The output for a frame's network input `content` (HxWx3, 0-255), as `GridAlign`'s; every frame
-        is painted with its own content statistics (`measure` and `render_measured` are not used)."""
+        is painted with its own content statistics (the painter's `render` alone)."""
         grey = np.clip(_grey(content), 0, 255).astype(np.uint8)
-        stylized = np.asarray(render(content, None), np.float32)
+        stylized = np.asarray(painter.render(content, None), np.float32)
         if self.previous is None or self.previous[0].shape != grey.shape:
             self.previous = (grey, stylized)
             return stylized

@@ -111,7 +111,7 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
     back as they were (the padding adds nothing; the blend moves a pixel by less than the still threshold).
     The content statistics are measured over the frame's place on the padded canvas, every REFRESH frames.
     Once the grid follows a pan, the frames are not checked for a zoom; under a still camera every one is."""
-    from adain.temporal import REFRESH, STILL, STRIDE, GridAlign, phase_correlation
+    from adain.temporal import REFRESH, STILL, STRIDE, GridAlign, Painter, phase_correlation
 
     clips = bench_video.clips()
     for name, motion in (("pan", bench_video.PAN), ("object", (0, 0))):
@@ -128,7 +128,7 @@ def test_align_follows_the_camera_not_a_moving_object_and_a_still_camera_stays_p
 
         checked, zooms = [], align.zooms
         align.zooms = lambda *args: checked.append(1) or zooms(*args)  # a pan's next frame is not checked for a zoom
-        outs = [align(f, identity, measure) for f in frames]
+        outs = [align(f, Painter(identity, measure)) for f in frames]
         assert measured == list(range(0, len(frames), REFRESH))
         assert len(checked) == (1 if name == "pan" else len(frames) - 1), (name, len(checked))
         np.testing.assert_allclose(align.offset, np.multiply(motion, len(frames) - 1), atol=0.05)
@@ -148,7 +148,7 @@ def test_align_keeps_a_still_camera_still_under_a_slowly_moving_picture_and_foll
     that the check against "no motion" never saw, and a check at the reduced size it is estimated at saw
     half pixels; both moved the grid to and fro. A pan of (0.15, 0.1) px a frame is followed; a zoom, whose
     best-fitting shift agrees with the anchor only 0.95-1.07x as badly as none, leaves the grid still."""
-    from adain.temporal import GridAlign
+    from adain.temporal import GridAlign, Painter
 
     photo = Image.open(bench_video.PHOTO).convert("RGB").resize((1024, 1024))
 
@@ -160,15 +160,15 @@ def test_align_keeps_a_still_camera_still_under_a_slowly_moving_picture_and_foll
     for t in range(24):
         frame = moved(0, 0, 0).copy()
         frame[72:216, 128:384] = moved(t, 0.15, 0)[72:216, 128:384]
-        still(frame, lambda canvas, statistics: canvas)
-        pan(moved(t, 0.15, 0.1), lambda canvas, statistics: canvas)
+        still(frame, Painter(lambda canvas, statistics: canvas))
+        pan(moved(t, 0.15, 0.1), Painter(lambda canvas, statistics: canvas))
         wholes.append(still.previous[2])
     assert not np.any(wholes), wholes
     np.testing.assert_allclose(pan.offset, (0.15 * 23, 0.1 * 23), atol=0.5)
     assert pan.previous[2].tolist() == [3, 2]  # the grid followed: (3.45, 2.3) px by frame 23
     zoom = GridAlign(hold=0)  # a zoom about the centre: some shift always fits part of it best, none nearly all
     for frame in bench_video.clips()["zoom"][0]:
-        zoom(frame.astype(np.float32), lambda canvas, statistics: canvas)
+        zoom(frame.astype(np.float32), Painter(lambda canvas, statistics: canvas))
         wholes.append(zoom.previous[2])
     assert not np.any(wholes), wholes
 
@@ -181,7 +181,7 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
     are measured at the first frame, the zoom's first and every REFRESH frames after it, not at each new
     canvas, over a frame-size region where a canvas holds the frame zoom_step times larger (the soft end of
     the range), and every frame is painted with the last measured."""
-    from adain.temporal import REFRESH, STRIDE, ZOOM_STEP, GridAlign
+    from adain.temporal import REFRESH, STRIDE, ZOOM_STEP, GridAlign, Painter
 
     frames = [f.astype(np.float32) for f in bench_video.clips()["zoom"][0]]
     h, w = frames[0].shape[:2]  # the canvas shows the frame at [t, t + r (h, w)], 0 <= t < 8, r >= 1
@@ -210,7 +210,7 @@ def test_align_paints_a_zoom_on_canvases_that_hold_the_scene_still():
             errors.append([np.abs(a - frame)[16:-16, 16:-16].mean() for a in (shrunk, crop)])
             return len(measured)
 
-        outs = [align(f, identity, measure) for f in clip]
+        outs = [align(f, Painter(identity, measure)) for f in clip]
         assert len({id(ladder[0]) for _, ladder in seen[1:]}) + 1 == canvases, step
         assert len(measured) == measures, (step, len(measured))
         assert all(shrunk < 0.3 * crop for shrunk, crop in errors), (step, errors)
@@ -230,7 +230,7 @@ def test_align_measures_and_paints_a_frame_in_one_call_where_the_frame_is_soft()
     measured that way every REFRESH frames, with no other measure; a zoom's at the frames whose canvas holds
     them √zoom_step to zoom_step times larger (the soft half of the ladder's range), waiting up to REFRESH
     more frames for one; the zoom's first frame at once (zooming out, on a canvas of its own at the soft end)."""
-    from adain.temporal import REFRESH, ZOOM_STEP, GridAlign
+    from adain.temporal import REFRESH, ZOOM_STEP, GridAlign, Painter
 
     clips = bench_video.clips()
     zoom = [f.astype(np.float32) for f in clips["zoom"][0]]
@@ -250,8 +250,8 @@ def test_align_measures_and_paints_a_frame_in_one_call_where_the_frame_is_soft()
             return canvas, t
 
         for t, frame in enumerate(clip):
-            align(np.asarray(frame, np.float32), lambda canvas, statistics: canvas,
-                  lambda canvas, region: measured.append(t) or t, render_measured)
+            measure = lambda canvas, region: measured.append(t) or t  # noqa: E731
+            align(np.asarray(frame, np.float32), Painter(lambda canvas, statistics: canvas, measure, render_measured))
         assert (fused, measured) == expected[name], name
         assert all(r >= np.sqrt(ZOOM_STEP) - 0.005 for r in scales), (name, scales)
         assert max(np.diff(sorted(fused + measured))) <= 2 * REFRESH
