@@ -53,9 +53,9 @@ class AdainStylizer(Stylizer):
     ```
     """
 
-    # The input width of the graphs that are given the content's statistics (a video frame's, a tile's) or measure
-    # them in a region is padded to a multiple of this (reflected, cropped back; the frame's statistics stay the
-    # same): a runtime that runs some widths much slower per pixel sets more (`OpenVinoStylizer`).
+    # The input width of the graphs that are given a video frame's content statistics or measure them in a region
+    # is padded to a multiple of this (reflected, cropped back; the statistics stay the same): a runtime that runs
+    # some widths much slower per pixel sets more (`OpenVinoStylizer`). A large image's tiles are of one width.
     width_step: ClassVar[int] = STRIDE
 
     def __init__(self, levels: tuple[str, ...] = (CONTENT_LAYER,)):
