@@ -282,6 +282,7 @@ def test_openvino_runtime_runs_the_int8_graphs_on_openvino(content_arr, style_ar
     ov.one_pass, ov.style_graph = (OpenVinoGraph(g.path, precision="f32") for g in (ov.one_pass, ov.style_graph))
     assert np.abs(np.asarray(ov.stylize(content, style, max_size=None), np.float32) - ref).mean() <= 0.5
 
+
 def test_openvino_is_fed_widths_it_runs_fast(content_arr, style_arr):
     """OpenVINO's graphs given a frame's statistics or measuring its region (the tile and measured graphs) are fed
     widths that are multiples of 16 (it ran odd multiples of 8 up to 21 % slower per pixel), reflected and
