@@ -25,7 +25,7 @@ windows, fitted by least squares) map each frame onto a canvas that holds the sc
 grid, and the output is sampled back (bicubic: `resample`). A canvas keeps its scale while the frame shows
 the scene 1 to ZOOM_STEP times smaller on it, then the next starts at the other end of that range: a ladder
 of scales, which pops once every ZOOM_STEP of zoom instead of every frame. Its AdaIN statistics are measured
-at the zoom's start and every REFRESH frames over the frame's place where the ladder paints it soft: on its
+as the zoom starts and every REFRESH frames over the frame's place where the ladder paints it soft: on its
 own canvas where that holds it √ZOOM_STEP to ZOOM_STEP times larger, in one call with the render (waiting up
 to REFRESH frames for one), else on a canvas that holds it ZOOM_STEP times larger (the frame's own weaken the
 style by 6-20 %, the whole canvas's, with its reflected margins, 15 %; those where the frame is sharpest, a
@@ -320,7 +320,10 @@ class GridAlign:
         """Whether frame `grey` is the anchor zoomed by ZOOM_MIN or more: its misfit to the anchor so zoomed
         is under AGREE times its misfit to the anchor at the grid's shift `current` (at full size, over the
         same pixels). Sets the zoom's first canvas to the anchor's (with the motion found, `zoomed`'s first fit)
-        and has the statistics measured at once (the first frame's are of a frame not on a canvas)."""
+        and has the statistics measured within `refresh` frames (the anchor's are of a frame not on a canvas):
+        where the ladder first paints the frame soft, a zoom out's third frame at 1 % a frame (measured at once,
+        on a canvas of its own, they cost a style-graph call more for 2 % more flicker and the same style loss:
+        bench_video's zoom out, three paintings)."""
         a, _, anchor_whole = self.anchor
         k, u = self.scale_motion(a, grey, refine=False)
         if abs(k - 1) < ZOOM_MIN:
@@ -332,7 +335,7 @@ class GridAlign:
                   for scale, shift in ((k, u), (1.0, current - anchor_whole))]
         if misfit[0] >= AGREE * misfit[1]:
             return False
-        self.ladder, self.age = (a, 1.0, (k, u)), 2 * self.refresh  # measured at once (`zoomed`)
+        self.ladder, self.age = (a, 1.0, (k, u)), self.refresh  # due (`zoomed`)
         return True
 
     def zoomed(self, content: np.ndarray, grey: np.ndarray, painter: Painter) -> np.ndarray:
