@@ -247,7 +247,7 @@ class Stylizer(ABC):
             temporal: "align" (the default) follows the camera's motion so that the scene stays on the
                 encoder's grid, normalises a shot by one frame's statistics and holds still regions still
                 (`adain.temporal.GridAlign`: on a pan, 0.005x per-frame's flicker at 0.89x its speed; on a
-                zoom, painted on a ladder of canvases, 0.46x at 0.83x); "flow" blends along optical flow, softer strokes
+                zoom, painted on a ladder of canvases, 0.46x at 0.82x); "flow" blends along optical flow, softer strokes
                 (`pip install 'adain[video]'`); "off" stylizes every frame on its own.
 
         Returns:

@@ -40,7 +40,7 @@ CLAIMS = [
     ("docs/inputs.md", "video.json", ("clips", "pan", "align", "vs_off", "short_term_error"), "0.000062 ({:.3f}x)", True),
     ("docs/inputs.md", "video.json", ("clips", "object", "align", "vs_off", "short_term_error"), "0.000055 ({:.2f}x)", True),
     ("docs/inputs.md", "video.json", ("clips", "zoom", "align", "vs_off", "short_term_error"), "0.0033 ({:.2f}x)", True),
-    ("docs/inputs.md", "video.json", ("clips", "zoom_out", "align", "vs_off", "short_term_error"), "0.0031 ({:.2f}x)", True),
+    ("docs/inputs.md", "video.json", ("clips", "zoom_out", "align", "vs_off", "short_term_error"), "0.003 ({:.2f}x)", True),
     ("docs/inputs.md", "video.json", ("clips", "zoom", "align", "vs_off", "fps"), "6.6 ({:.2f}x)", True),
     ("docs/inputs.md", "video.json", ("clips", "zoom_out", "align", "style_loss_vs_off_worst"), "0.96x (at worst {:.3f}x)",
      False),
@@ -49,7 +49,7 @@ CLAIMS = [
     ("docs/inputs.md", "video.json", ("clips", "pan", "align", "vs_off", "fps"), "6.7 ({:.2f}x)", True),
     ("docs/inputs.md", "video.json", ("clips", "pan", "align", "style_loss_vs_off_worst"), "at worst {:.3f}x);", False),
     ("docs/inputs.md", "video.json", ("clips", "object", "align", "vs_off", "fps"), "the object clip ({:.2f}x;", True),
-    ("docs/inputs.md", "video.json", ("clips", "zoom_out", "align", "vs_off", "fps"), "not on the zoom out ({:.2f}x;", True),
+    ("docs/inputs.md", "video.json", ("clips", "zoom_out", "align", "vs_off", "fps"), "the zoom out ({:.2f}x;", True),
     *[("docs/training.md", "train_ddp.json", ("results", name, "sec_per_step"), text, True) for name, text in (
         ("tensorflow, 1 process", "{:.2f} s on TensorFlow"), ("torch, 1 process", "{:.2f} s on torch in one"),
         ("torch, 2 processes (DDP)", "{:.2f} s on torch in two"))],
