@@ -320,10 +320,10 @@ class GridAlign:
         """Whether frame `grey` is the anchor zoomed by ZOOM_MIN or more: its misfit to the anchor so zoomed
         is under AGREE times its misfit to the anchor at the grid's shift `current` (at full size, over the
         same pixels). Sets the zoom's first canvas to the anchor's (with the motion found, `zoomed`'s first fit)
-        and has the statistics measured within `refresh` frames (the anchor's are of a frame not on a canvas):
-        where the ladder first paints the frame soft, a zoom out's third frame at 1 % a frame (measured at once,
-        on a canvas of its own, they cost a style-graph call more for 2 % more flicker and the same style loss:
-        bench_video's zoom out, three paintings)."""
+        and makes its statistics due (the anchor's are of a frame not on a canvas): `zoomed` measures them where
+        the ladder first paints the frame soft, within `refresh` frames (a zoom out's third frame at 1 % a frame;
+        measured at once on a canvas of its own, as without the painter's `render_measured`, they cost a
+        style-graph call more for 2 % more flicker and the same style loss: bench_video's zoom out, 3 paintings)."""
         a, _, anchor_whole = self.anchor
         k, u = self.scale_motion(a, grey, refine=False)
         if abs(k - 1) < ZOOM_MIN:
